@@ -1,0 +1,139 @@
+// The vocabulary actors speak: atoms, the message structs that travel between
+// them, and the typed interfaces of the actors whose protocol is stable.
+// Local-only payloads (callbacks, shared pointers) are whitelisted as unsafe
+// message types: they never reach a serializer (the cluster link speaks
+// msgpack, not CAF serialization).
+#pragma once
+
+#include "node/store.hpp"
+
+#include <evmesh/node.hpp>
+
+#include <evmesh/event.hpp>
+
+#include <caf/all.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace evmesh {
+
+using append_atom = caf::atom_constant<caf::atom("append")>;
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
+using route_atom = caf::atom_constant<caf::atom("route")>;
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+using consumed_atom = caf::atom_constant<caf::atom("consumed")>;
+using overflow_atom = caf::atom_constant<caf::atom("overflow")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using unsub_atom = caf::atom_constant<caf::atom("unsub")>;
+using history_atom = caf::atom_constant<caf::atom("history")>;
+using find_atom = caf::atom_constant<caf::atom("find")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using retain_atom = caf::atom_constant<caf::atom("retain")>;
+using put_rec_atom = caf::atom_constant<caf::atom("putrec")>;
+using token_atom = caf::atom_constant<caf::atom("token")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+
+// --- publishing -------------------------------------------------------------
+
+// What the publisher answers for one event.
+struct publish_ack {
+  std::string id;
+  uint64_t seq = 0;
+  bool duplicate = false;
+};
+
+// Either one ack per event of the request, in order, or an error (then
+// nothing of the request was stored).
+struct publish_reply {
+  std::vector<publish_ack> acks;
+  std::string error;
+};
+
+// Called exactly once, on a CAF worker thread, when the events are durable
+// (or failed). Must not block.
+using publish_callback = std::function<void(publish_reply)>;
+
+// The store writer's answer to an append: the events with their seqs, and
+// per event whether it was new; or the reason the transaction failed.
+struct stored_batch {
+  std::vector<event> events;
+  std::vector<append_outcome> outcomes;
+  std::string error;
+};
+
+// --- history ----------------------------------------------------------------
+
+struct history_query {
+  std::string pattern;
+  uint64_t after_seq = 0;
+  std::size_t limit = 100;
+};
+
+struct history_page {
+  std::vector<event> events;
+  uint64_t next_after = 0;  // pass as after_seq to continue
+  std::string error;
+};
+
+// --- subscribing ------------------------------------------------------------
+
+using subscriber_id = uint64_t;
+using event_callback = std::function<void(const event&)>;
+// Called once when the node ends a subscription on its own (the subscriber
+// fell behind its queue limit, or the node stops), with the reason.
+using close_callback = std::function<void(const std::string& reason)>;
+
+// What a new subscription delivers to: a callback or a host's CAF actor.
+struct subscriber_target {
+  event_callback on_event;  // set, or
+  caf::actor host_actor;    // receives (evmesh::event_ptr) messages
+  close_callback on_close;  // optional
+};
+
+// --- typed interfaces -------------------------------------------------------
+
+// The single writer of the durable store.
+using store_writer_actor = caf::typed_actor<
+  caf::replies_to<append_atom, std::vector<event>>::with<stored_batch>,
+  caf::replies_to<put_rec_atom, registry_record>::with<bool>,
+  caf::replies_to<stats_atom>::with<store_stats>,
+  caf::reacts_to<retain_atom>>;
+
+// Reads retained history on its own connection, beside the writer.
+using store_reader_actor = caf::typed_actor<
+  caf::replies_to<history_atom, history_query>::with<history_page>,
+  caf::replies_to<find_atom, std::string>::with<std::optional<event>>>;
+
+// Takes events in, stamps and batches them, acks once durable, routes them.
+// flush answers once everything received before it is durable and routed.
+using publisher_actor = caf::typed_actor<
+  caf::reacts_to<publish_atom, std::vector<event>, publish_callback>,
+  caf::replies_to<flush_atom>::with<bool>>;
+
+// Matches events against subscriptions and fans them out.
+using router_actor = caf::typed_actor<
+  caf::reacts_to<route_atom, std::vector<event_ptr>>,
+  caf::reacts_to<subscribe_atom, subscriber_id, std::string, caf::actor, uint64_t>,
+  caf::reacts_to<unsub_atom, subscriber_id>,
+  caf::reacts_to<consumed_atom, subscriber_id, uint64_t>>;
+
+// The registry: tokens and live subscriptions.
+using controller_actor = caf::typed_actor<
+  caf::replies_to<token_atom, std::vector<std::string>>::with<std::string>,
+  caf::replies_to<subscribe_atom, std::string, subscriber_target, uint64_t>::with<subscriber_id>,
+  caf::reacts_to<unsub_atom, subscriber_id>>;
+
+} // namespace evmesh
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<evmesh::event_ptr>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::publish_callback)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::stored_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::history_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::history_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::registry_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::store_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<evmesh::event>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::subscriber_target)

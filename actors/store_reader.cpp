@@ -1,0 +1,43 @@
+// See store_reader.hpp.
+#include "actors/store_reader.hpp"
+
+#include <evmesh/topic.hpp>
+
+namespace evmesh {
+namespace {
+
+// Rows examined per history request at most; a sparse pattern over a long
+// log answers with fewer events and a cursor to continue from.
+constexpr std::size_t max_scanned_rows = 100000;
+
+store_reader_actor::behavior_type reader(store_reader_actor::pointer, std::shared_ptr<store> db) {
+  return {
+    [db](history_atom, const history_query& q) -> history_page {
+      history_page page;
+      try {
+        page.events = db->scan(
+          q.after_seq, q.limit,
+          [&](std::string_view topic) { return topic_matches(q.pattern, topic); },
+          max_scanned_rows, page.next_after);
+      } catch (const std::exception& e) {
+        page.error = e.what();
+      }
+      return page;
+    },
+    [db](find_atom, const std::string& id) -> std::optional<event> {
+      try {
+        return db->find(id);
+      } catch (const std::exception&) {
+        return std::nullopt;
+      }
+    },
+  };
+}
+
+} // namespace
+
+store_reader_actor spawn_store_reader(caf::actor_system& sys, std::unique_ptr<store> db) {
+  return sys.spawn<caf::detached>(reader, std::shared_ptr<store>(std::move(db)));
+}
+
+} // namespace evmesh

@@ -1,0 +1,20 @@
+// The store writer: the one actor that writes the durable store. It runs
+// detached (its own thread) because SQLite commits block on fsync; each
+// append message is one transaction, so the publisher's batches become group
+// commits. It also enforces retention on a timer.
+#pragma once
+
+#include "actors/messages.hpp"
+#include "node/metrics.hpp"
+
+#include <chrono>
+#include <memory>
+
+namespace evmesh {
+
+store_writer_actor spawn_store_writer(caf::actor_system& sys, std::unique_ptr<store> db,
+                                      retention_policy retention,
+                                      std::chrono::milliseconds retention_interval,
+                                      metrics& probe);
+
+} // namespace evmesh

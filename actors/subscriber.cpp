@@ -1,0 +1,43 @@
+// See subscriber.hpp.
+#include "actors/subscriber.hpp"
+
+#include <iostream>
+
+namespace evmesh {
+namespace {
+
+caf::behavior subscriber(caf::event_based_actor* self, subscriber_id id,
+                         subscriber_target target, router_actor router, metrics* probe) {
+  return {
+    [=](deliver_atom, const std::vector<event_ptr>& events) {
+      for (const auto& e : events) {
+        if (target.host_actor) {
+          self->send(target.host_actor, e);
+          continue;
+        }
+        try {
+          target.on_event(*e);
+        } catch (const std::exception& ex) {
+          probe->subscriber_errors.fetch_add(1, std::memory_order_relaxed);
+          std::cerr << "evmesh: subscriber " << id << " callback threw on event " << e->id
+                    << ": " << ex.what() << std::endl;
+        }
+      }
+      self->send(router, consumed_atom::value, id, static_cast<uint64_t>(events.size()));
+    },
+    [=](overflow_atom, const std::string& reason) {
+      if (target.on_close)
+        target.on_close(reason);
+      self->quit();
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_subscriber(caf::actor_system& sys, subscriber_id id, subscriber_target target,
+                            router_actor router, metrics& probe) {
+  return sys.spawn(subscriber, id, std::move(target), std::move(router), &probe);
+}
+
+} // namespace evmesh

@@ -1,0 +1,132 @@
+// `evmesh node`: runs a node until SIGINT or SIGTERM, then stops it cleanly
+// (no new requests, in-flight publishes made durable, store closed) and
+// exits 0. Prints one line when it serves, which scripts and tests wait for:
+//   evmesh: node NAME serving http://HOST:PORT (data DIR)
+#include "node/commands.hpp"
+#include "node/options.hpp"
+
+#include <evmesh/node.hpp>
+
+#include <csignal>
+#include <iostream>
+
+namespace evmesh {
+namespace {
+
+uint64_t parse_count(const std::string& name, const std::string& value) {
+  try {
+    std::size_t used = 0;
+    auto n = std::stoull(value, &used);
+    if (used == value.size())
+      return n;
+  } catch (const std::exception&) {
+  }
+  throw usage_error("--" + name + " needs a non-negative integer, not \"" + value + "\"");
+}
+
+std::vector<std::string> split_list(const std::string& value) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    auto comma = value.find(',', start);
+    auto item = value.substr(start, comma - start);
+    if (!item.empty())
+      out.push_back(item);
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+void add_node_options(option_parser& parser, node_config& cfg) {
+  parser.allow_config_file();
+  parser.add({"name", "NAME", "node name (default: the host name)",
+              [&](const std::string& v) { cfg.name = v; }});
+  parser.add({"data", "DIR", "data directory (default ./evmesh-data)",
+              [&](const std::string& v) { cfg.data_dir = v; }});
+  parser.add({"http", "HOST:PORT", "HTTP API address (default 127.0.0.1:8080; port 0 picks one)",
+              [&](const std::string& v) { cfg.http = v; }});
+  parser.add({"cluster", "HOST:PORT", "cluster address (default 127.0.0.1:7400; clustering is not built yet)",
+              [&](const std::string& v) { cfg.cluster = v; }});
+  parser.add({"join", "HOST:PORT,...", "seed nodes to join (clustering is not built yet)",
+              [&](const std::string& v) { cfg.join = split_list(v); }});
+  parser.add({"admin-token", "TOKEN", "admin token (default: <data>/admin.token, created if missing)",
+              [&](const std::string& v) { cfg.admin_token = v; }});
+  parser.add({"allow-private-targets", "", "allow webhook targets on private addresses",
+              [&](const std::string&) { cfg.allow_private_targets = true; }});
+  parser.add({"retry-schedule", "S,S,...", "webhook retry delays in seconds",
+              [&](const std::string& v) {
+                cfg.retry_schedule.clear();
+                for (const auto& item : split_list(v)) {
+                  try {
+                    cfg.retry_schedule.push_back(std::stod(item));
+                  } catch (const std::exception&) {
+                    throw usage_error("--retry-schedule: \"" + item + "\" is not a number of seconds");
+                  }
+                }
+              }});
+  parser.add({"max-body", "BYTES", "largest HTTP request body (default 1048576)",
+              [&](const std::string& v) { cfg.max_body_bytes = parse_count("max-body", v); }});
+  parser.add({"retention-age", "SECONDS", "delete events older than this (default 604800; 0 keeps all)",
+              [&](const std::string& v) {
+                cfg.retention_max_age = std::chrono::seconds{parse_count("retention-age", v)};
+              }});
+  parser.add({"retention-bytes", "BYTES", "keep at most this much event data (default 1 GiB; 0 = no cap)",
+              [&](const std::string& v) { cfg.retention_max_bytes = parse_count("retention-bytes", v); }});
+  parser.add({"http-threads", "N", "HTTP io threads (default 2)",
+              [&](const std::string& v) { cfg.http_threads = static_cast<int>(parse_count("http-threads", v)); }});
+  parser.add({"workers", "N", "actor scheduler threads (default: the core count, at least 2)",
+              [&](const std::string& v) { cfg.worker_threads = static_cast<int>(parse_count("workers", v)); }});
+}
+
+} // namespace
+
+int run_node_command(const std::vector<std::string>& args) {
+  node_config cfg;
+  cfg.http = "127.0.0.1:8080";
+  cfg.cluster = "127.0.0.1:7400";
+  option_parser parser("evmesh node [options]",
+                       "Runs an evmesh node: the HTTP API, the durable event log (SQLite in the\n"
+                       "data directory) and the actors that route events to subscribers.\n"
+                       "Stops cleanly on SIGINT or SIGTERM.");
+  add_node_options(parser, cfg);
+  try {
+    auto rest = parser.parse(args);
+    if (!rest.empty() && rest.front() == "--help") {
+      std::cout << parser.help();
+      return 0;
+    }
+    if (!rest.empty())
+      throw usage_error("unexpected argument \"" + rest.front() + "\"");
+  } catch (const usage_error& e) {
+    std::cerr << "evmesh node: " << e.what() << "\n\n" << parser.help();
+    return 2;
+  }
+
+  // Block the stop signals in every thread the node starts; this thread
+  // waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  try {
+    node n{cfg};
+    std::cout << "evmesh: node " << n.config().name << " serving http://"
+              << cfg.http->substr(0, cfg.http->rfind(':')) << ":" << n.http_port() << " (data "
+              << cfg.data_dir.string() << ")" << std::endl;
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    std::cout << "evmesh: " << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping" << std::endl;
+    n.stop();
+    std::cout << "evmesh: stopped" << std::endl;
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "evmesh node: " << e.what() << std::endl;
+    return 1;
+  }
+}
+
+} // namespace evmesh

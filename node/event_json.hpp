@@ -1,0 +1,32 @@
+// Events in JSON, as the HTTP API speaks them.
+// In: the bodies POST /v1/events accepts — evmesh's own `{"topic","data",
+// "id"?,"headers"?}` or an array of them, CloudEvents 1.0 structured mode
+// (`application/cloudevents+json`, or an array with
+// `application/cloudevents-batch+json`) and binary mode (`ce-type`, `ce-id`
+// headers, the body is the data).
+// Out: `{"id","topic","time","seq","data"|"data_base64","headers"?}`.
+#pragma once
+
+#include "transports/http_server.hpp"
+
+#include <evmesh/event.hpp>
+
+#include <string>
+#include <vector>
+
+namespace evmesh {
+
+struct parsed_publish {
+  std::vector<event> drafts;
+  bool batch = false;  // the caller sent an array, so it gets an array back
+  std::string error;   // what is wrong (then drafts is meaningless)
+};
+
+// Drafts carry topic, id (maybe empty), data (compact JSON unless binary)
+// and headers; topic and id are checked too.
+parsed_publish parse_publish_request(const http::request& req);
+
+// One event as a JSON object.
+std::string render_event(const event& e);
+
+} // namespace evmesh

@@ -1,0 +1,357 @@
+// See http_api.hpp. Routing, authentication and the response shapes of the
+// contract's HTTP API; the work itself happens in actors.
+#include "node/http_api.hpp"
+
+#include "actors/gateway.hpp"
+#include "node/event_json.hpp"
+#include "transports/problem.hpp"
+#include "transports/query_string.hpp"
+
+#include <evmesh/topic.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+
+namespace evmesh {
+namespace {
+
+using json = nlohmann::json;
+namespace bhttp = boost::beast::http;
+using status = bhttp::status;
+
+constexpr auto actor_timeout = std::chrono::seconds{30};
+constexpr std::size_t default_history_limit = 100;
+constexpr std::size_t max_history_limit = 1000;
+
+struct call {
+  http::request req;
+  http::responder respond;
+  request_target target;
+};
+
+class api : public std::enable_shared_from_this<api> {
+public:
+  explicit api(http_api_context context) : ctx_(std::move(context)) {}
+
+  void handle(http::request&& req, http::responder respond) {
+    ctx_.probe->http_requests.fetch_add(1, std::memory_order_relaxed);
+    auto probe = ctx_.probe;
+    call c{std::move(req), [probe, inner = std::move(respond)](http::response res) {
+             auto code = res.result_int();
+             auto& counter = code < 300   ? probe->http_responses_2xx
+                             : code < 500 ? probe->http_responses_4xx
+                                          : probe->http_responses_5xx;
+             counter.fetch_add(1, std::memory_order_relaxed);
+             inner(std::move(res));
+           },
+           {}};
+    auto target = parse_target(std::string_view(c.req.target().data(), c.req.target().size()));
+    if (!target)
+      return problem(c, status::bad_request, "the request target has a malformed percent escape");
+    c.target = std::move(*target);
+    route(c);
+  }
+
+private:
+  void route(call& c) {
+    const auto& path = c.target.path;
+    auto method = c.req.method();
+    if (path == "/healthz")
+      return only(c, bhttp::verb::get, "GET", [&] { healthz(c); });
+    if (path == "/metrics")
+      return only(c, bhttp::verb::get, "GET", [&] { metrics_text(c); });
+    if (path == "/v1/events") {
+      if (method == bhttp::verb::post)
+        return publish(c);
+      if (method == bhttp::verb::get)
+        return history(c);
+      return not_allowed(c, "GET, POST");
+    }
+    if (path.rfind("/v1/events/", 0) == 0 && path.size() > 11 &&
+        path.find('/', 11) == std::string::npos)
+      return only(c, bhttp::verb::get, "GET", [&] { find(c, path.substr(11)); });
+    if (path == "/v1/tokens")
+      return only(c, bhttp::verb::post, "POST", [&] { create_token(c); });
+    problem(c, status::not_found, "no resource at " + path);
+  }
+
+  template <class Fn>
+  void only(call& c, bhttp::verb verb, const char* allow, Fn fn) {
+    if (c.req.method() == verb)
+      fn();
+    else
+      not_allowed(c, allow);
+  }
+
+  void not_allowed(call& c, const char* allow) {
+    auto res = http::make_problem(status::method_not_allowed,
+                                  std::string(c.req.method_string()) + " is not allowed on " +
+                                    c.target.path + "; allowed: " + allow,
+                                  c.req.version(), c.req.keep_alive());
+    res.set(bhttp::field::allow, allow);
+    c.respond(std::move(res));
+  }
+
+  // --- responses ----------------------------------------------------------
+
+  static void problem(call& c, status code, const std::string& detail) {
+    c.respond(http::make_problem(code, detail, c.req.version(), c.req.keep_alive()));
+  }
+
+  static http::response json_response(const http::request& req, status code, std::string body) {
+    http::response res{code, req.version()};
+    res.set(bhttp::field::content_type, "application/json");
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(body);
+    return res;
+  }
+
+  // --- authentication -----------------------------------------------------
+
+  // The caller's scopes, or nullopt after answering 401.
+  std::optional<scope_list> authenticate(call& c) {
+    auto header = c.req[bhttp::field::authorization];
+    std::string_view value(header.data(), header.size());
+    constexpr std::string_view scheme = "bearer ";
+    bool bearer = value.size() > scheme.size() &&
+                  std::equal(scheme.begin(), scheme.end(), value.begin(), [](char a, char b) {
+                    return a == std::tolower(static_cast<unsigned char>(b));
+                  });
+    std::string detail;
+    if (value.empty()) {
+      detail = "missing Authorization: Bearer <token>";
+    } else if (!bearer) {
+      detail = "the Authorization header must use the Bearer scheme";
+    } else {
+      auto table = ctx_.auth();
+      auto it = table->find(token_hash(value.substr(scheme.size())));
+      if (it != table->end())
+        return it->second;
+      detail = "the token is not valid";
+    }
+    ctx_.probe->auth_failures.fetch_add(1, std::memory_order_relaxed);
+    auto res = http::make_problem(status::unauthorized, detail, c.req.version(), c.req.keep_alive());
+    res.set(bhttp::field::www_authenticate, "Bearer");
+    c.respond(std::move(res));
+    return std::nullopt;
+  }
+
+  void forbidden(call& c, const std::string& detail) {
+    ctx_.probe->auth_failures.fetch_add(1, std::memory_order_relaxed);
+    problem(c, status::forbidden, detail);
+  }
+
+  // --- endpoints ----------------------------------------------------------
+
+  void healthz(call& c) {
+    c.respond(json_response(c.req, status::ok,
+                            json{{"status", "ok"}, {"node", ctx_.node_name}}.dump()));
+  }
+
+  void metrics_text(call& c) {
+    auto self = shared_from_this();
+    auto shared = std::make_shared<call>(std::move(c));
+    run_in_gateway(ctx_.gateway, [self, shared](caf::event_based_actor* gw) {
+      gw->request(self->ctx_.writer, actor_timeout, stats_atom::value)
+        .then([self, shared](const store_stats& stats) { self->answer_metrics(*shared, &stats); },
+              [self, shared](caf::error&) { self->answer_metrics(*shared, nullptr); });
+    });
+  }
+
+  void answer_metrics(call& c, const store_stats* stats) {
+    std::string extra;
+    auto gauge = [&](const char* name, const char* help, uint64_t value) {
+      extra += std::string("# HELP evmesh_") + name + " " + help + "\n# TYPE evmesh_" + name +
+               " gauge\nevmesh_" + name + " " + std::to_string(value) + "\n";
+    };
+    gauge("http_open_connections", "HTTP connections open now.", ctx_.open_connections());
+    gauge("store_up", "1 when the store answered this scrape.", stats ? 1 : 0);
+    if (stats) {
+      gauge("store_first_seq", "Oldest retained seq (0: empty).", stats->first_seq);
+      gauge("store_last_seq", "Newest seq.", stats->last_seq);
+      gauge("store_events", "Events retained.", stats->events);
+      gauge("store_bytes", "Payload bytes retained.", stats->bytes);
+    }
+    http::response res{status::ok, c.req.version()};
+    res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.keep_alive(c.req.keep_alive());
+    res.body() = ctx_.probe->render(extra);
+    c.respond(std::move(res));
+  }
+
+  void publish(call& c) {
+    auto scopes = authenticate(c);
+    if (!scopes)
+      return;
+    auto parsed = parse_publish_request(c.req);
+    if (!parsed.error.empty()) {
+      ctx_.probe->events_rejected.fetch_add(parsed.drafts.size(), std::memory_order_relaxed);
+      return problem(c, status::bad_request, parsed.error);
+    }
+    for (const auto& draft : parsed.drafts)
+      if (!may_publish(*scopes, draft.topic))
+        return forbidden(c, "the token may not publish to \"" + draft.topic + "\"");
+    auto version = c.req.version();
+    auto keep_alive = c.req.keep_alive();
+    auto batch = parsed.batch;
+    caf::anon_send(ctx_.publisher, publish_atom::value, std::move(parsed.drafts),
+                   publish_callback{[respond = std::move(c.respond), version, keep_alive,
+                                     batch](publish_reply reply) {
+                     if (!reply.error.empty()) {
+                       auto res = http::make_problem(status::service_unavailable,
+                                                     "the event was not stored: " + reply.error,
+                                                     version, keep_alive);
+                       res.set(bhttp::field::retry_after, "1");
+                       return respond(std::move(res));
+                     }
+                     json acks = json::array();
+                     for (const auto& ack : reply.acks) {
+                       json one{{"id", ack.id}, {"seq", ack.seq}};
+                       if (ack.duplicate)
+                         one["duplicate"] = true;
+                       acks.push_back(std::move(one));
+                     }
+                     http::response res{status::accepted, version};
+                     res.set(bhttp::field::content_type, "application/json");
+                     res.keep_alive(keep_alive);
+                     res.body() = batch ? acks.dump() : acks[0].dump();
+                     respond(std::move(res));
+                   }});
+  }
+
+  static bool read_number(const std::map<std::string, std::string>& query, const char* name,
+                          uint64_t& out, std::string& error) {
+    auto it = query.find(name);
+    if (it == query.end())
+      return true;
+    const auto& text = it->second;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) {
+      error = std::string("query parameter \"") + name + "\" must be a non-negative integer";
+      return false;
+    }
+    return true;
+  }
+
+  void history(call& c) {
+    auto scopes = authenticate(c);
+    if (!scopes)
+      return;
+    history_query q;
+    auto topic = c.target.query.find("topic");
+    q.pattern = topic == c.target.query.end() ? ">" : topic->second;
+    if (auto why = check_pattern(q.pattern); !why.empty())
+      return problem(c, status::bad_request, "query parameter \"topic\": " + why);
+    uint64_t limit = default_history_limit;
+    std::string error;
+    if (!read_number(c.target.query, "since", q.after_seq, error) ||
+        !read_number(c.target.query, "limit", limit, error))
+      return problem(c, status::bad_request, error);
+    if (limit < 1 || limit > max_history_limit)
+      return problem(c, status::bad_request,
+                     "query parameter \"limit\" must be between 1 and " +
+                       std::to_string(max_history_limit));
+    q.limit = limit;
+    if (!may_subscribe(*scopes, q.pattern))
+      return forbidden(c, "the token may not read \"" + q.pattern + "\"");
+    auto self = shared_from_this();
+    auto shared = std::make_shared<call>(std::move(c));
+    run_in_gateway(ctx_.gateway, [self, shared, q](caf::event_based_actor* gw) {
+      gw->request(self->ctx_.reader, actor_timeout, history_atom::value, q)
+        .then(
+          [shared](const history_page& page) {
+            if (!page.error.empty())
+              return problem(*shared, status::service_unavailable, "history: " + page.error);
+            std::string body = "{\"events\":[";
+            for (std::size_t i = 0; i < page.events.size(); ++i) {
+              if (i)
+                body += ',';
+              body += render_event(page.events[i]);
+            }
+            body += "],\"next_since\":" + std::to_string(page.next_after) + "}";
+            shared->respond(json_response(shared->req, status::ok, std::move(body)));
+          },
+          [shared](caf::error& err) {
+            problem(*shared, status::service_unavailable, "history: " + caf::to_string(err));
+          });
+    });
+  }
+
+  void find(call& c, std::string id) {
+    auto scopes = authenticate(c);
+    if (!scopes)
+      return;
+    auto self = shared_from_this();
+    auto shared = std::make_shared<call>(std::move(c));
+    auto allowed = std::make_shared<scope_list>(std::move(*scopes));
+    run_in_gateway(ctx_.gateway, [self, shared, allowed, id](caf::event_based_actor* gw) {
+      gw->request(self->ctx_.reader, actor_timeout, find_atom::value, id)
+        .then(
+          [self, shared, allowed, id](const std::optional<event>& found) {
+            if (!found)
+              return problem(*shared, status::not_found, "no retained event has id \"" + id + "\"");
+            if (!may_subscribe(*allowed, found->topic))
+              return self->forbidden(*shared, "the token may not read \"" + found->topic + "\"");
+            auto body = render_event(*found);
+            body.pop_back();
+            body += ",\"deliveries\":[]}";  // per-endpoint states come with webhook endpoints
+            shared->respond(json_response(shared->req, status::ok, std::move(body)));
+          },
+          [shared](caf::error& err) {
+            problem(*shared, status::service_unavailable, "lookup: " + caf::to_string(err));
+          });
+    });
+  }
+
+  void create_token(call& c) {
+    auto scopes = authenticate(c);
+    if (!scopes)
+      return;
+    if (!is_admin(*scopes))
+      return forbidden(c, "only an admin token may create tokens");
+    std::vector<std::string> requested;
+    try {
+      auto body = json::parse(c.req.body());
+      if (!body.is_object() || !body.contains("scopes") || !body["scopes"].is_array() ||
+          body["scopes"].empty())
+        return problem(c, status::bad_request, "body must be {\"scopes\": [at least one scope]}");
+      for (const auto& s : body["scopes"]) {
+        if (!s.is_string())
+          return problem(c, status::bad_request, "every scope must be a string");
+        std::string error;
+        if (!parse_scope(s.get<std::string>(), error))
+          return problem(c, status::bad_request, error);
+        requested.push_back(s.get<std::string>());
+      }
+    } catch (const json::parse_error& e) {
+      return problem(c, status::bad_request, std::string("body is not valid JSON: ") + e.what());
+    }
+    auto self = shared_from_this();
+    auto shared = std::make_shared<call>(std::move(c));
+    run_in_gateway(ctx_.gateway, [self, shared, requested](caf::event_based_actor* gw) {
+      gw->request(self->ctx_.controller, actor_timeout, token_atom::value, requested)
+        .then(
+          [shared, requested](const std::string& token) {
+            shared->respond(json_response(shared->req, status::created,
+                                          json{{"token", token}, {"scopes", requested}}.dump()));
+          },
+          [shared](caf::error& err) {
+            problem(*shared, status::service_unavailable, "token: " + caf::to_string(err));
+          });
+    });
+  }
+
+  http_api_context ctx_;
+};
+
+} // namespace
+
+http::handler make_http_api(http_api_context context) {
+  auto instance = std::make_shared<api>(std::move(context));
+  return [instance](http::request&& req, http::responder respond) {
+    instance->handle(std::move(req), std::move(respond));
+  };
+}
+
+} // namespace evmesh

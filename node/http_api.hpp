@@ -1,0 +1,30 @@
+// The HTTP edge: the contract's /v1 API, /healthz and /metrics, on top of
+// transports/http_server. Each handler parses and checks the request on the
+// io thread, then hands the work to an actor (the publisher directly, others
+// through the gateway) and answers from the callback; nothing here blocks.
+#pragma once
+
+#include "actors/messages.hpp"
+#include "node/auth.hpp"
+#include "node/metrics.hpp"
+#include "transports/http_server.hpp"
+
+#include <functional>
+
+namespace evmesh {
+
+struct http_api_context {
+  std::string node_name;
+  publisher_actor publisher;
+  store_reader_actor reader;
+  store_writer_actor writer;
+  controller_actor controller;
+  caf::actor gateway;
+  std::function<auth_table_ptr()> auth;  // the current token table
+  std::function<uint64_t()> open_connections;
+  metrics* probe = nullptr;
+};
+
+http::handler make_http_api(http_api_context context);
+
+} // namespace evmesh

@@ -1,0 +1,47 @@
+// Renders the probe in the Prometheus text format (version 0.0.4).
+#include "node/metrics.hpp"
+
+#include <sstream>
+
+namespace evmesh {
+namespace {
+
+void write(std::ostringstream& out, const char* name, const char* type, const char* help,
+           uint64_t value) {
+  out << "# HELP evmesh_" << name << ' ' << help << "\n# TYPE evmesh_" << name << ' ' << type
+      << "\nevmesh_" << name << ' ' << value << '\n';
+}
+
+} // namespace
+
+std::string metrics::render(const std::string& extra) const {
+  std::ostringstream out;
+  auto c = [&](const char* name, const char* help, const counter& v) {
+    write(out, name, "counter", help, v.load(std::memory_order_relaxed));
+  };
+  c("events_published_total", "Events made durable on this node.", events_published);
+  c("events_duplicate_total", "Publishes of an id stored in the last 24 h.", events_duplicate);
+  c("events_rejected_total", "Events refused by validation.", events_rejected);
+  c("publish_errors_total", "Publishes answered with a store error.", publish_errors);
+  c("store_batches_total", "Append transactions (group commits).", store_batches);
+  c("store_batch_events_total", "Events written by append transactions.", store_batch_events);
+  c("store_append_microseconds_total", "Time spent in append transactions.", store_append_micros);
+  c("retention_deleted_total", "Events deleted by retention.", retention_deleted);
+  c("events_routed_total", "Events matched by at least one subscription.", events_routed);
+  c("deliveries_total", "Events handed to subscribers (event x subscriber).", deliveries);
+  c("subscriber_errors_total", "Exceptions thrown by subscriber callbacks.", subscriber_errors);
+  c("subscribers_dropped_total", "Subscribers closed for falling behind.", subscribers_dropped);
+  write(out, "subscribers", "gauge", "Live subscriptions.",
+        static_cast<uint64_t>(subscribers.load(std::memory_order_relaxed)));
+  c("http_requests_total", "HTTP requests handled.", http_requests);
+  out << "# HELP evmesh_http_responses_total HTTP responses by status class.\n"
+         "# TYPE evmesh_http_responses_total counter\n"
+      << "evmesh_http_responses_total{class=\"2xx\"} " << http_responses_2xx.load() << '\n'
+      << "evmesh_http_responses_total{class=\"4xx\"} " << http_responses_4xx.load() << '\n'
+      << "evmesh_http_responses_total{class=\"5xx\"} " << http_responses_5xx.load() << '\n';
+  c("auth_failures_total", "Requests refused with 401 or 403.", auth_failures);
+  out << extra;
+  return out.str();
+}
+
+} // namespace evmesh

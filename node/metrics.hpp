@@ -1,0 +1,40 @@
+// The node's probe: counters and gauges that actors and the HTTP edge bump,
+// rendered as Prometheus text at GET /metrics. Plain relaxed atomics: a
+// counter increment must cost next to nothing on the hot path, and nothing
+// here is ever read to make a decision.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace evmesh {
+
+struct metrics {
+  using counter = std::atomic<uint64_t>;
+
+  counter events_published{0};       // new events made durable
+  counter events_duplicate{0};       // publishes of an id already stored
+  counter events_rejected{0};        // refused before storing (validation)
+  counter publish_errors{0};         // store failures answered with an error
+  counter store_batches{0};          // append transactions
+  counter store_batch_events{0};     // events in them
+  counter store_append_micros{0};    // time spent in them
+  counter retention_deleted{0};      // events removed by retention
+  counter events_routed{0};          // events the router matched (any subscriber)
+  counter deliveries{0};             // event × subscriber deliveries
+  counter subscriber_errors{0};      // exceptions thrown by subscriber callbacks
+  counter subscribers_dropped{0};    // subscribers closed for falling behind
+  std::atomic<int64_t> subscribers{0};
+  counter http_requests{0};
+  counter http_responses_2xx{0};
+  counter http_responses_4xx{0};
+  counter http_responses_5xx{0};
+  counter auth_failures{0};          // 401 and 403
+
+  // Prometheus exposition text; `extra` is appended verbatim (gauges read
+  // at scrape time, e.g. store and connection figures).
+  std::string render(const std::string& extra) const;
+};
+
+} // namespace evmesh

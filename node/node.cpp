@@ -1,0 +1,326 @@
+// evmesh::node: builds the actor system and the node's actors, wires them,
+// starts the HTTP edge if configured, and takes them down in order on stop():
+// no new requests, in-flight publishes made durable, actors exited, store
+// closed (SQLite checkpoints the WAL on close).
+#include <evmesh/node.hpp>
+
+#include "actors/controller.hpp"
+#include "actors/gateway.hpp"
+#include "actors/publisher.hpp"
+#include "actors/router.hpp"
+#include "actors/store_reader.hpp"
+#include "actors/store_writer.hpp"
+#include "node/admin_token.hpp"
+#include "node/http_api.hpp"
+#include "transports/http_server.hpp"
+
+#include <evmesh/topic.hpp>
+
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <iostream>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+namespace evmesh {
+namespace {
+
+constexpr auto ask_timeout = std::chrono::seconds{30};
+
+std::string host_name() {
+  char buffer[256] = {};
+  if (::gethostname(buffer, sizeof buffer - 1) != 0 || buffer[0] == '\0')
+    return "evmesh";
+  return buffer;
+}
+
+std::pair<std::string, uint16_t> split_host_port(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon + 1 == address.size())
+    throw error(errc::malformed, "\"" + address + "\" is not HOST:PORT");
+  auto host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  int port = 0;
+  try {
+    std::size_t used = 0;
+    port = std::stoi(address.substr(colon + 1), &used);
+    if (used != address.size() - colon - 1)
+      port = -1;
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535)
+    throw error(errc::malformed, "\"" + address + "\" has no valid port");
+  return {host, static_cast<uint16_t>(port)};
+}
+
+void configure_caf(caf::actor_system_config& cfg, int worker_threads) {
+  auto cores = static_cast<int>(std::thread::hardware_concurrency());
+  auto workers = worker_threads > 0 ? worker_threads : std::max(2, cores);
+  cfg.set("scheduler.max-threads", workers);
+  // Idle workers otherwise spin-sleep in 50 µs steps before blocking, which
+  // adds ~100 µs to every request that arrives from an io thread (see the
+  // CAF field guide, section 5.4).
+  cfg.set("work-stealing.moderate-poll-attempts", 0);
+}
+
+} // namespace
+
+struct node::impl {
+  node_config config;
+  metrics probe;
+  std::string admin_token;
+  std::atomic<auth_table_ptr> auth{std::make_shared<const auth_table>()};
+  caf::actor_system_config caf_config;
+  std::unique_ptr<caf::actor_system> system;
+  store_writer_actor writer;
+  store_reader_actor reader;
+  router_actor router;
+  publisher_actor publisher;
+  controller_actor controller;
+  caf::actor gateway;
+  std::unique_ptr<http::server> http_server;
+  std::once_flag stopped;
+
+  explicit impl(node_config cfg) : config(std::move(cfg)) {
+    if (config.name.empty())
+      config.name = host_name();
+    admin_token = resolve_admin_token(config.data_dir, config.admin_token);
+
+    auto writable = open_sqlite_store(config.data_dir, store_access::read_write);
+    auto tokens = writable->load_records("token");
+    auto readable = open_sqlite_store(config.data_dir, store_access::read_only);
+
+    configure_caf(caf_config, config.worker_threads);
+    system = std::make_unique<caf::actor_system>(caf_config);
+    auto& sys = *system;
+
+    retention_policy retention{
+      std::chrono::duration_cast<std::chrono::microseconds>(config.retention_max_age).count(),
+      config.retention_max_bytes};
+    writer = spawn_store_writer(sys, std::move(writable), retention,
+                                std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  config.retention_interval),
+                                probe);
+    reader = spawn_store_reader(sys, std::move(readable));
+    router = spawn_router(sys, probe);
+    publisher = spawn_publisher(sys, writer, router, config.max_batch_events, probe);
+    controller = spawn_controller(
+      sys, controller_setup{writer, router, std::move(tokens), token_hash(admin_token),
+                            [this](auth_table_ptr table) { auth.store(std::move(table)); },
+                            &probe});
+    gateway = spawn_gateway(sys);
+
+    if (config.http)
+      start_http();
+  }
+
+  void start_http() {
+    auto [host, port] = split_host_port(*config.http);
+    http::server_options options;
+    options.host = host;
+    options.port = port;
+    options.max_body_bytes = config.max_body_bytes;
+    options.threads = std::max(1, config.http_threads);
+    // The handler reads the server's connection count through this pointer;
+    // the server outlives every request it hands out.
+    auto server_slot = std::make_shared<http::server*>(nullptr);
+    http_server = std::make_unique<http::server>(
+      options, make_http_api(http_api_context{
+                 config.name, publisher, reader, writer, controller, gateway,
+                 [this] { return auth.load(); },
+                 [server_slot] { return *server_slot ? (*server_slot)->open_connections() : 0; },
+                 &probe}));
+    *server_slot = http_server.get();
+    http_server->start();
+  }
+
+  void stop() {
+    std::call_once(stopped, [this] {
+      if (http_server) {
+        http_server->stop();
+        http_server.reset();  // its handler holds actor handles
+      }
+      {
+        caf::scoped_actor self{*system};
+        self->request(publisher, std::chrono::seconds{30}, flush_atom::value)
+          .receive([](bool) {},
+                   [](caf::error& err) {
+                     std::cerr << "evmesh: flushing publishes at stop failed: "
+                               << caf::to_string(err) << std::endl;
+                   });
+      }
+      for (auto actor : {caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(publisher),
+                         caf::actor_cast<caf::actor>(router), caf::actor_cast<caf::actor>(reader),
+                         caf::actor_cast<caf::actor>(writer), gateway})
+        caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+      controller = nullptr;
+      publisher = nullptr;
+      router = nullptr;
+      reader = nullptr;
+      writer = nullptr;
+      gateway = nullptr;
+      system.reset();  // waits for every actor to finish
+    });
+  }
+};
+
+subscription& subscription::operator=(subscription&& other) noexcept {
+  if (this != &other) {
+    cancel();
+    id_ = other.id_;
+    cancel_ = std::move(other.cancel_);
+  }
+  return *this;
+}
+
+subscription::~subscription() { cancel(); }
+
+void subscription::cancel() {
+  if (auto fn = std::move(cancel_)) {
+    cancel_ = nullptr;
+    fn();
+  }
+}
+
+node::node(node_config config) : impl_(std::make_unique<impl>(std::move(config))) {}
+
+node::~node() { stop(); }
+
+void node::stop() { impl_->stop(); }
+
+std::future<publish_result> node::publish(const std::string& topic, std::string data,
+                                          publish_options options) {
+  event draft;
+  draft.topic = topic;
+  draft.id = std::move(options.id);
+  draft.binary = options.binary;
+  draft.data = std::move(data);
+  draft.headers = std::move(options.headers);
+  if (auto why = check_envelope(draft); !why.empty()) {
+    impl_->probe.events_rejected.fetch_add(1, std::memory_order_relaxed);
+    throw error(is_valid_topic(topic) ? errc::invalid_id : errc::invalid_topic, why);
+  }
+  if (!draft.binary)
+    if (auto why = normalize_json_data(draft.data); !why.empty()) {
+      impl_->probe.events_rejected.fetch_add(1, std::memory_order_relaxed);
+      throw error(errc::invalid_data, why);
+    }
+  auto promise = std::make_shared<std::promise<publish_result>>();
+  auto future = promise->get_future();
+  std::vector<event> batch;
+  batch.push_back(std::move(draft));
+  caf::anon_send(impl_->publisher, publish_atom::value, std::move(batch),
+                 publish_callback{[promise](publish_reply reply) {
+                   if (!reply.error.empty()) {
+                     promise->set_exception(
+                       std::make_exception_ptr(error(errc::unavailable, reply.error)));
+                     return;
+                   }
+                   const auto& ack = reply.acks.front();
+                   promise->set_value({ack.id, ack.seq, ack.duplicate});
+                 }});
+  return future;
+}
+
+namespace {
+
+// Lets cancel() promise that no callback runs after it returns: the callback
+// runs under the guard's lock and checks `live` first. The mutex is recursive
+// so a callback may cancel its own subscription.
+struct callback_guard {
+  std::recursive_mutex lock;
+  bool live = true;
+};
+
+} // namespace
+
+subscription node::subscribe(const std::string& pattern, std::function<void(const event&)> on_event,
+                             std::function<void(const std::string&)> on_close) {
+  if (auto why = check_pattern(pattern); !why.empty())
+    throw error(errc::invalid_pattern, why);
+  auto guard = std::make_shared<callback_guard>();
+  subscriber_target target;
+  target.on_event = [guard, fn = std::move(on_event)](const event& e) {
+    std::lock_guard<std::recursive_mutex> hold(guard->lock);
+    if (guard->live)
+      fn(e);
+  };
+  if (on_close)
+    target.on_close = [guard, fn = std::move(on_close)](const std::string& reason) {
+      std::lock_guard<std::recursive_mutex> hold(guard->lock);
+      if (guard->live)
+        fn(reason);
+    };
+  auto sub = subscribe_target(pattern, std::move(target));
+  auto cancel_inner = std::move(sub.cancel_);
+  sub.cancel_ = [guard, cancel_inner] {
+    {
+      std::lock_guard<std::recursive_mutex> hold(guard->lock);
+      guard->live = false;
+    }
+    cancel_inner();
+  };
+  return sub;
+}
+
+subscription node::subscribe(const std::string& pattern, caf::actor target_actor) {
+  if (auto why = check_pattern(pattern); !why.empty())
+    throw error(errc::invalid_pattern, why);
+  subscriber_target target;
+  target.host_actor = std::move(target_actor);
+  return subscribe_target(pattern, std::move(target));
+}
+
+subscription node::subscribe_target(const std::string& pattern, subscriber_target target) {
+  subscriber_id id = 0;
+  {
+    caf::scoped_actor self{*impl_->system};
+    self->request(impl_->controller, ask_timeout, subscribe_atom::value, pattern, std::move(target),
+                  static_cast<uint64_t>(impl_->config.subscriber_queue_limit))
+      .receive([&](subscriber_id assigned) { id = assigned; },
+               [](caf::error& err) {
+                 throw error(errc::unavailable, "subscribe failed: " + caf::to_string(err));
+               });
+  }
+  // The subscription may outlive the node: it holds the controller weakly.
+  caf::weak_actor_ptr controller = caf::actor_cast<caf::weak_actor_ptr>(impl_->controller);
+  return subscription{id, [controller, id] {
+                        if (auto strong = caf::actor_cast<controller_actor>(controller.lock()))
+                          caf::anon_send(strong, unsub_atom::value, id);
+                      }};
+}
+
+std::vector<event> node::history(const std::string& pattern, uint64_t after_seq, std::size_t limit) {
+  if (auto why = check_pattern(pattern); !why.empty())
+    throw error(errc::invalid_pattern, why);
+  std::vector<event> out;
+  caf::scoped_actor self{*impl_->system};
+  while (out.size() < limit) {
+    history_page page;
+    self->request(impl_->reader, ask_timeout, history_atom::value,
+                  history_query{pattern, after_seq, limit - out.size()})
+      .receive([&](history_page& p) { page = std::move(p); },
+               [](caf::error& err) {
+                 throw error(errc::unavailable, "history failed: " + caf::to_string(err));
+               });
+    if (!page.error.empty())
+      throw error(errc::unavailable, page.error);
+    for (auto& e : page.events)
+      out.push_back(std::move(e));
+    if (page.next_after == after_seq)
+      break;  // nothing more retained
+    after_seq = page.next_after;
+  }
+  return out;
+}
+
+caf::actor_system& node::system() { return *impl_->system; }
+const node_config& node::config() const { return impl_->config; }
+uint16_t node::http_port() const { return impl_->http_server ? impl_->http_server->port() : 0; }
+const std::string& node::admin_token() const { return impl_->admin_token; }
+
+} // namespace evmesh

@@ -1,0 +1,405 @@
+// The embedded default store: SQLite in WAL mode, one file <data>/evmesh.db.
+// Durability: synchronous=FULL, so a COMMIT returns after the WAL is synced;
+// append() puts a whole batch in one transaction (group commit, one sync).
+// Dedup: event_ids maps every id to its seq for 24 h (and for as long as the
+// event is retained, so GET /v1/events/{id} works), independent of retention.
+#include "node/store.hpp"
+
+#include <nlohmann/json.hpp>
+#include <sqlite3.h>
+
+#include <stdexcept>
+
+namespace evmesh {
+namespace {
+
+constexpr int schema_version = 1;
+
+const char* const schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events(
+  seq     INTEGER PRIMARY KEY,
+  id      TEXT    NOT NULL,
+  topic   TEXT    NOT NULL,
+  time_us INTEGER NOT NULL,
+  binary  INTEGER NOT NULL,
+  data    BLOB    NOT NULL,
+  headers TEXT);
+CREATE TABLE IF NOT EXISTS event_ids(
+  id      TEXT PRIMARY KEY,
+  seq     INTEGER NOT NULL,
+  time_us INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS registry(
+  kind    TEXT NOT NULL,
+  id      TEXT NOT NULL,
+  body    TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  PRIMARY KEY(kind, id)) WITHOUT ROWID;
+)sql";
+
+// One prepared statement, reset after each use.
+class statement {
+public:
+  statement(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("sqlite prepare failed: ") + sqlite3_errmsg(db));
+  }
+  ~statement() { sqlite3_finalize(stmt_); }
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+
+  statement& bind(int i, std::string_view text) {
+    check(sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  statement& bind_blob(int i, std::string_view bytes) {
+    check(sqlite3_bind_blob(stmt_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  statement& bind(int i, int64_t value) {
+    check(sqlite3_bind_int64(stmt_, i, value));
+    return *this;
+  }
+  statement& bind_null(int i) {
+    check(sqlite3_bind_null(stmt_, i));
+    return *this;
+  }
+  // true while a row is available
+  bool step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW)
+      return true;
+    if (rc == SQLITE_DONE)
+      return false;
+    throw std::runtime_error(std::string("sqlite step failed: ") + sqlite3_errmsg(db_));
+  }
+  void run() {
+    step();
+    reset();
+  }
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::string text(int col) const {
+    auto p = sqlite3_column_blob(stmt_, col);
+    auto n = sqlite3_column_bytes(stmt_, col);
+    return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string{};
+  }
+  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+private:
+  void check(int rc) {
+    if (rc != SQLITE_OK)
+      throw std::runtime_error(std::string("sqlite bind failed: ") + sqlite3_errmsg(db_));
+  }
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// Resets a statement when the scope ends, also on exceptions.
+struct reset_on_exit {
+  statement& s;
+  ~reset_on_exit() { s.reset(); }
+};
+
+std::string headers_to_json(const std::map<std::string, std::string>& headers) {
+  return nlohmann::json(headers).dump();
+}
+
+std::map<std::string, std::string> headers_from_json(const std::string& text) {
+  return nlohmann::json::parse(text).get<std::map<std::string, std::string>>();
+}
+
+constexpr const char* event_columns = "seq, id, topic, time_us, binary, data, headers";
+
+event read_event(const statement& s) {
+  event e;
+  e.seq = static_cast<uint64_t>(s.integer(0));
+  e.id = s.text(1);
+  e.topic = s.text(2);
+  e.time_us = s.integer(3);
+  e.binary = s.integer(4) != 0;
+  e.data = s.text(5);
+  if (!s.is_null(6))
+    e.headers = headers_from_json(s.text(6));
+  return e;
+}
+
+uint64_t event_bytes(const event& e) {
+  return e.id.size() + e.topic.size() + e.data.size();
+}
+
+class sqlite_store final : public store {
+public:
+  sqlite_store(const std::filesystem::path& dir, store_access access) {
+    std::filesystem::create_directories(dir);
+    path_ = (dir / "evmesh.db").string();
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+      std::string reason = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      throw std::runtime_error("cannot open " + path_ + ": " + reason);
+    }
+    sqlite3_busy_timeout(db_, 5000);
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL");
+    if (access == store_access::read_write) {
+      exec(schema_sql);
+      check_schema_version();
+      load_counters();
+    } else {
+      exec("PRAGMA query_only=1");
+    }
+    prepare();
+  }
+
+  ~sqlite_store() override {
+    statements_.reset();
+    sqlite3_close(db_);
+  }
+
+  std::vector<append_outcome> append(std::vector<event>& batch) override {
+    std::vector<append_outcome> outcomes;
+    outcomes.reserve(batch.size());
+    const uint64_t seq_before = last_seq_;
+    const uint64_t bytes_before = bytes_;
+    const uint64_t count_before = count_;
+    const int64_t window_start = now_us() - dedup_window_us;
+    exec("BEGIN IMMEDIATE");
+    try {
+      auto& st = *statements_;
+      for (auto& e : batch) {
+        if (auto previous = lookup_id(e.id); previous && previous->second >= window_start) {
+          outcomes.push_back({previous->first, true});
+          continue;
+        }
+        e.seq = ++last_seq_;
+        st.put_id.bind(1, e.id).bind(2, static_cast<int64_t>(e.seq)).bind(3, e.time_us).run();
+        st.insert_event.bind(1, static_cast<int64_t>(e.seq))
+          .bind(2, e.id)
+          .bind(3, e.topic)
+          .bind(4, e.time_us)
+          .bind(5, int64_t{e.binary ? 1 : 0})
+          .bind_blob(6, e.data);
+        if (e.headers.empty())
+          st.insert_event.bind_null(7);
+        else
+          st.insert_event.bind(7, headers_to_json(e.headers));
+        st.insert_event.run();
+        bytes_ += event_bytes(e);
+        ++count_;
+        if (first_seq_ == 0)
+          first_seq_ = e.seq;
+        outcomes.push_back({e.seq, false});
+      }
+      st.put_meta.bind(1, "last_seq").bind(2, std::to_string(last_seq_)).run();
+      exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      last_seq_ = seq_before;
+      bytes_ = bytes_before;
+      count_ = count_before;
+      if (count_ == 0)
+        first_seq_ = 0;
+      throw;
+    }
+    return outcomes;
+  }
+
+  std::vector<event> scan(uint64_t after_seq, std::size_t limit,
+                          const std::function<bool(std::string_view)>& keep,
+                          std::size_t max_scanned, uint64_t& scanned_to) override {
+    auto& s = statements_->scan;
+    reset_on_exit guard{s};
+    s.bind(1, static_cast<int64_t>(after_seq)).bind(2, static_cast<int64_t>(max_scanned));
+    std::vector<event> out;
+    scanned_to = after_seq;
+    while (out.size() < limit && s.step()) {
+      scanned_to = static_cast<uint64_t>(s.integer(0));
+      if (keep(s.text(2)))
+        out.push_back(read_event(s));
+    }
+    return out;
+  }
+
+  std::optional<event> find(std::string_view id) override {
+    auto& s = statements_->find;
+    reset_on_exit guard{s};
+    s.bind(1, id);
+    if (!s.step())
+      return std::nullopt;
+    return read_event(s);
+  }
+
+  store_stats stats() override { return {first_seq_, last_seq_, count_, bytes_}; }
+
+  uint64_t enforce_retention(const retention_policy& policy, int64_t now) override {
+    uint64_t cut = 0;  // delete events with seq <= cut
+    auto& st = *statements_;
+    if (policy.max_age_us > 0) {
+      reset_on_exit guard{st.last_seq_before};
+      st.last_seq_before.bind(1, now - policy.max_age_us);
+      if (st.last_seq_before.step() && !st.last_seq_before.is_null(0))
+        cut = static_cast<uint64_t>(st.last_seq_before.integer(0));
+    }
+    if (policy.max_bytes > 0 && bytes_ > policy.max_bytes) {
+      uint64_t excess = bytes_ - policy.max_bytes;
+      reset_on_exit guard{st.sizes_from};
+      st.sizes_from.bind(1, static_cast<int64_t>(first_seq_));
+      uint64_t freed = 0;
+      while (freed < excess && st.sizes_from.step()) {
+        freed += static_cast<uint64_t>(st.sizes_from.integer(1));
+        cut = std::max(cut, static_cast<uint64_t>(st.sizes_from.integer(0)));
+      }
+    }
+    if (cut < first_seq_ || count_ == 0) {
+      prune_ids(now);
+      return 0;
+    }
+    exec("BEGIN IMMEDIATE");
+    uint64_t deleted = 0;
+    try {
+      uint64_t freed = 0;
+      {
+        reset_on_exit guard{st.size_upto};
+        st.size_upto.bind(1, static_cast<int64_t>(cut));
+        if (st.size_upto.step()) {
+          deleted = static_cast<uint64_t>(st.size_upto.integer(0));
+          freed = static_cast<uint64_t>(st.size_upto.integer(1));
+        }
+      }
+      st.delete_upto.bind(1, static_cast<int64_t>(cut)).run();
+      prune_ids(now);
+      exec("COMMIT");
+      count_ -= deleted;
+      bytes_ -= freed;
+      first_seq_ = count_ == 0 ? 0 : cut + 1;  // seqs are consecutive; retention cuts a prefix
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+    return deleted;
+  }
+
+  void put_record(const registry_record& r) override {
+    statements_->put_record.bind(1, r.kind).bind(2, r.id).bind(3, r.body)
+      .bind(4, static_cast<int64_t>(r.version)).run();
+  }
+
+  void remove_record(std::string_view kind, std::string_view id) override {
+    statements_->remove_record.bind(1, kind).bind(2, id).run();
+  }
+
+  std::vector<registry_record> load_records(std::string_view kind) override {
+    auto& s = statements_->load_records;
+    reset_on_exit guard{s};
+    s.bind(1, kind);
+    std::vector<registry_record> out;
+    while (s.step())
+      out.push_back({s.text(0), s.text(1), s.text(2), static_cast<uint64_t>(s.integer(3))});
+    return out;
+  }
+
+private:
+  struct statements {
+    explicit statements(sqlite3* db)
+      : lookup_id(db, "SELECT seq, time_us FROM event_ids WHERE id = ?1"),
+        put_id(db, "INSERT OR REPLACE INTO event_ids(id, seq, time_us) VALUES(?1, ?2, ?3)"),
+        insert_event(db, "INSERT INTO events(seq, id, topic, time_us, binary, data, headers) "
+                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+        put_meta(db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)"),
+        scan(db, (std::string("SELECT ") + event_columns +
+                  " FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2").c_str()),
+        find(db, (std::string("SELECT e.seq, e.id, e.topic, e.time_us, e.binary, e.data, e.headers "
+                              "FROM event_ids i JOIN events e ON e.seq = i.seq WHERE i.id = ?1")).c_str()),
+        last_seq_before(db, "SELECT MAX(seq) FROM events WHERE time_us < ?1"),
+        sizes_from(db, "SELECT seq, length(id) + length(topic) + length(data) FROM events "
+                       "WHERE seq >= ?1 ORDER BY seq"),
+        size_upto(db, "SELECT COUNT(*), COALESCE(SUM(length(id) + length(topic) + length(data)), 0) "
+                      "FROM events WHERE seq <= ?1"),
+        delete_upto(db, "DELETE FROM events WHERE seq <= ?1"),
+        prune_ids(db, "DELETE FROM event_ids WHERE time_us < ?1 AND seq < ?2"),
+        put_record(db, "INSERT OR REPLACE INTO registry(kind, id, body, version) VALUES(?1, ?2, ?3, ?4)"),
+        remove_record(db, "DELETE FROM registry WHERE kind = ?1 AND id = ?2"),
+        load_records(db, "SELECT kind, id, body, version FROM registry WHERE kind = ?1 ORDER BY id") {}
+    statement lookup_id, put_id, insert_event, put_meta, scan, find, last_seq_before, sizes_from,
+      size_upto, delete_upto, prune_ids, put_record, remove_record, load_records;
+  };
+
+  void exec(const char* sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+      std::string reason = message ? message : sqlite3_errmsg(db_);
+      sqlite3_free(message);
+      throw std::runtime_error(path_ + ": " + reason);
+    }
+  }
+
+  int64_t scalar(const char* sql) {
+    statement s(db_, sql);
+    return s.step() ? s.integer(0) : 0;
+  }
+
+  void check_schema_version() {
+    statement get(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
+    if (!get.step()) {
+      statement put(db_, "INSERT INTO meta(key, value) VALUES('schema_version', ?1)");
+      put.bind(1, std::to_string(schema_version)).run();
+      return;
+    }
+    int found = std::stoi(get.text(0));
+    if (found > schema_version)
+      throw std::runtime_error(path_ + " has schema version " + std::to_string(found) +
+                               ", newer than this evmesh knows (" + std::to_string(schema_version) +
+                               "); upgrade evmesh");
+  }
+
+  void load_counters() {
+    int64_t meta_last = 0;
+    {
+      statement get(db_, "SELECT value FROM meta WHERE key = 'last_seq'");
+      if (get.step())
+        meta_last = std::stoll(get.text(0));
+    }
+    last_seq_ = static_cast<uint64_t>(std::max(meta_last, scalar("SELECT COALESCE(MAX(seq), 0) FROM events")));
+    first_seq_ = static_cast<uint64_t>(scalar("SELECT COALESCE(MIN(seq), 0) FROM events"));
+    count_ = static_cast<uint64_t>(scalar("SELECT COUNT(*) FROM events"));
+    bytes_ = static_cast<uint64_t>(
+      scalar("SELECT COALESCE(SUM(length(id) + length(topic) + length(data)), 0) FROM events"));
+  }
+
+  void prepare() { statements_ = std::make_unique<statements>(db_); }
+
+  // (seq, time_us) stored for an id, if any.
+  std::optional<std::pair<uint64_t, int64_t>> lookup_id(std::string_view id) {
+    auto& s = statements_->lookup_id;
+    reset_on_exit guard{s};
+    s.bind(1, id);
+    if (!s.step())
+      return std::nullopt;
+    return std::make_pair(static_cast<uint64_t>(s.integer(0)), s.integer(1));
+  }
+
+  void prune_ids(int64_t now) {
+    uint64_t keep_from = count_ == 0 ? last_seq_ + 1 : first_seq_;
+    statements_->prune_ids.bind(1, now - dedup_window_us).bind(2, static_cast<int64_t>(keep_from)).run();
+  }
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  std::unique_ptr<statements> statements_;
+  uint64_t last_seq_ = 0;
+  uint64_t first_seq_ = 0;
+  uint64_t count_ = 0;
+  uint64_t bytes_ = 0;
+};
+
+} // namespace
+
+std::unique_ptr<store> open_sqlite_store(const std::filesystem::path& dir, store_access access) {
+  return std::make_unique<sqlite_store>(dir, access);
+}
+
+} // namespace evmesh
