@@ -88,6 +88,8 @@ struct node::impl {
   explicit impl(node_config cfg) : config(std::move(cfg)) {
     if (config.name.empty())
       config.name = host_name();
+    if (config.http)
+      split_host_port(*config.http);  // refuse a bad address before starting anything
     admin_token = resolve_admin_token(config.data_dir, config.admin_token);
 
     auto writable = open_sqlite_store(config.data_dir, store_access::read_write);
@@ -114,8 +116,13 @@ struct node::impl {
                             &probe});
     gateway = spawn_gateway(sys);
 
-    if (config.http)
-      start_http();
+    try {
+      if (config.http)
+        start_http();
+    } catch (...) {
+      stop();  // the actors are running: take them down before unwinding
+      throw;
+    }
   }
 
   void start_http() {
