@@ -280,7 +280,7 @@ bool run_section(int subscribers, uint64_t events, const std::string& payload) {
 
 const char* usage =
   "usage: inproc_publish [--events N] [--fanout-events N] [--fanout K] [--rounds R]\n"
-  "                      [--payload BYTES]\n"
+  "                      [--payload BYTES] [--help]\n"
   "  --events N         events per run with 1 subscriber (default 200000)\n"
   "  --fanout-events N  events per run with K subscribers (default 40000)\n"
   "  --fanout K         subscribers in the fan-out runs (default 100)\n"
@@ -320,6 +320,10 @@ std::optional<options> parse_options(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string(argv[1]) == "--help") {
+    std::cout << usage;
+    return 0;
+  }
   auto opt = parse_options(argc, argv);
   if (!opt) {
     std::cerr << usage;
