@@ -92,7 +92,11 @@ struct node::impl {
       split_host_port(*config.http);  // refuse a bad address before starting anything
     admin_token = resolve_admin_token(config.data_dir, config.admin_token);
 
+    retention_policy retention{
+      std::chrono::duration_cast<std::chrono::microseconds>(config.retention_max_age).count(),
+      config.retention_max_bytes};
     auto writable = open_sqlite_store(config.data_dir, store_access::read_write);
+    probe.retention_deleted += writable->enforce_retention(retention, now_us());  // before serving
     auto tokens = writable->load_records("token");
     auto readable = open_sqlite_store(config.data_dir, store_access::read_only);
 
@@ -100,9 +104,6 @@ struct node::impl {
     system = std::make_unique<caf::actor_system>(caf_config);
     auto& sys = *system;
 
-    retention_policy retention{
-      std::chrono::duration_cast<std::chrono::microseconds>(config.retention_max_age).count(),
-      config.retention_max_bytes};
     writer = spawn_store_writer(sys, std::move(writable), retention,
                                 std::chrono::duration_cast<std::chrono::milliseconds>(
                                   config.retention_interval),

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian 12 machine to a tested tree: installs what is
+# missing, then builds and runs the whole suite twice — a normal build and an
+# AddressSanitizer + UndefinedBehaviorSanitizer build. `.ci/run` runs this.
+# Labels: unit, integration, example (all run here); soak tests, when there
+# are some, run in their short form unless EVMESH_SOAK=long.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+jobs=$(nproc)
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+export CTEST_OUTPUT_ON_FAILURE=1
+
+run_suite() {  # name, build dir, extra cmake args...
+  local name=$1 dir=$2; shift 2
+  echo "=== $name: configure and build ($dir)"
+  cmake -S . -B "$dir" -G Ninja -DEVMESH_BUILD_BENCH=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+  echo "=== $name: test"
+  (cd "$dir" && ctest -j "$jobs" --timeout 600)
+}
+
+run_suite "default" build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$PWD/tests/ubsan.supp"
+run_suite "asan+ubsan" build/asan -DCMAKE_BUILD_TYPE=Debug -DEVMESH_SANITIZE=ON
+echo "=== all suites passed"
