@@ -1,0 +1,49 @@
+// The publisher's input rules: envelope checks and JSON data normalization
+// (validated, whitespace outside strings removed, everything else kept as the
+// publisher spelled it).
+#include "actors/publisher.hpp"
+
+#include <gtest/gtest.h>
+
+namespace evmesh {
+namespace {
+
+std::string normalized(std::string data) {
+  auto why = normalize_json_data(data);
+  EXPECT_EQ(why, "") << data;
+  return data;
+}
+
+TEST(Publisher, NormalizationRemovesOnlyWhitespaceOutsideStrings) {
+  EXPECT_EQ(normalized(" { \"a\" : 1 ,\n\t\"b\" : [ 1 , 2 ] }\r\n"), R"({"a":1,"b":[1,2]})");
+  EXPECT_EQ(normalized(R"({"s" : "x \" y , z"})"), R"({"s":"x \" y , z"})");
+  EXPECT_EQ(normalized(R"(["a\\" , "b"])"), R"(["a\\","b"])");
+  EXPECT_EQ(normalized(R"("  spaced  ")"), R"("  spaced  ")");
+  EXPECT_EQ(normalized("12345678901234567890123"), "12345678901234567890123") << "big numbers kept";
+  EXPECT_EQ(normalized("1.50e+3"), "1.50e+3");
+  EXPECT_EQ(normalized(R"("\u00e9")"), R"("\u00e9")");
+  EXPECT_EQ(normalized("null"), "null");
+}
+
+TEST(Publisher, InvalidJsonIsRefusedWithTheParserReason) {
+  for (std::string bad : {"", "{", "{\"a\":}", "[1,]", "'x'", "nul", "\"\xff\"", "1 2"}) {
+    auto why = normalize_json_data(bad);
+    EXPECT_NE(why.find("data is not valid JSON"), std::string::npos) << bad;
+  }
+}
+
+TEST(Publisher, EnvelopeChecksTopicAndId) {
+  event e;
+  e.topic = "orders.created";
+  EXPECT_EQ(check_envelope(e), "");
+  e.id = "my-id-1";
+  EXPECT_EQ(check_envelope(e), "");
+  e.id = "bad id";
+  EXPECT_NE(check_envelope(e), "");
+  e.id.clear();
+  e.topic = "orders.*";
+  EXPECT_NE(check_envelope(e), "") << "a pattern is not a topic";
+}
+
+} // namespace
+} // namespace evmesh
