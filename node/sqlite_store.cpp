@@ -171,12 +171,12 @@ public:
     try {
       auto& st = *statements_;
       for (auto& e : batch) {
-        if (auto previous = lookup_id(e.id); previous && previous->second >= window_start) {
-          outcomes.push_back({previous->first, true});
+        e.seq = last_seq_ + 1;
+        if (!claim_id(e, window_start)) {
+          outcomes.push_back({lookup_id(e.id)->first, true});
           continue;
         }
-        e.seq = ++last_seq_;
-        st.put_id.bind(1, e.id).bind(2, static_cast<int64_t>(e.seq)).bind(3, e.time_us).run();
+        ++last_seq_;
         st.insert_event.bind(1, static_cast<int64_t>(e.seq))
           .bind(2, e.id)
           .bind(3, e.topic)
@@ -306,7 +306,8 @@ private:
   struct statements {
     explicit statements(sqlite3* db)
       : lookup_id(db, "SELECT seq, time_us FROM event_ids WHERE id = ?1"),
-        put_id(db, "INSERT OR REPLACE INTO event_ids(id, seq, time_us) VALUES(?1, ?2, ?3)"),
+        claim_id(db, "INSERT INTO event_ids(id, seq, time_us) VALUES(?1, ?2, ?3) "
+                     "ON CONFLICT(id) DO UPDATE SET seq = ?2, time_us = ?3 WHERE time_us < ?4"),
         insert_event(db, "INSERT INTO events(seq, id, topic, time_us, binary, data, headers) "
                          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
         put_meta(db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)"),
@@ -324,7 +325,7 @@ private:
         put_record(db, "INSERT OR REPLACE INTO registry(kind, id, body, version) VALUES(?1, ?2, ?3, ?4)"),
         remove_record(db, "DELETE FROM registry WHERE kind = ?1 AND id = ?2"),
         load_records(db, "SELECT kind, id, body, version FROM registry WHERE kind = ?1 ORDER BY id") {}
-    statement lookup_id, put_id, insert_event, put_meta, scan, find, last_seq_before, sizes_from,
+    statement lookup_id, claim_id, insert_event, put_meta, scan, find, last_seq_before, sizes_from,
       size_upto, delete_upto, prune_ids, put_record, remove_record, load_records;
   };
 
@@ -371,6 +372,14 @@ private:
   }
 
   void prepare() { statements_ = std::make_unique<statements>(db_); }
+
+  // Records e.id → e.seq unless the id was stored at or after window_start
+  // (a duplicate). One statement for the common case of a new id.
+  bool claim_id(const event& e, int64_t window_start) {
+    statements_->claim_id.bind(1, e.id).bind(2, static_cast<int64_t>(e.seq)).bind(3, e.time_us)
+      .bind(4, window_start).run();
+    return sqlite3_changes(db_) == 1;
+  }
 
   // (seq, time_us) stored for an id, if any.
   std::optional<std::pair<uint64_t, int64_t>> lookup_id(std::string_view id) {
