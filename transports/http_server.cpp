@@ -94,7 +94,7 @@ private:
   tcp::endpoint resolve_listen_address() const;
 
   const server_options options_;
-  const handler on_request_;
+  handler on_request_;  // released by stop(): it may hold what owns responders
 
   std::atomic<uint64_t> open_connections_{0};
   std::atomic<uint64_t> requests_total_{0};
@@ -287,6 +287,10 @@ void server_core::stop(std::chrono::milliseconds grace) {
   work_.reset();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  // No request can reach the handler any more. Dropping it here means that
+  // whatever it captured is released even while late responders still keep
+  // this core alive.
+  on_request_ = nullptr;
 }
 
 void server_core::accept_next() {

@@ -567,6 +567,28 @@ TEST(HttpServer, ResponderOutlivingTheServerIsHarmless) {
   EXPECT_EQ(conn.read_until_closed(), net::error::eof);
 }
 
+TEST(HttpServer, StopReleasesTheHandlerWhileAResponderIsStillHeld) {
+  auto captured = std::make_shared<int>(42);  // stands in for actor handles
+  const std::weak_ptr<int> watch = captured;
+  std::promise<http::responder> handed_over;
+  http::server srv{local_options(), [&handed_over, captured](http::request&&, http::responder respond) {
+                     handed_over.set_value(respond);
+                   }};
+  captured.reset();
+  srv.start();
+
+  raw_connection conn{srv.port()};
+  conn.write("GET / HTTP/1.1\r\nHost: test\r\n\r\n");
+  auto respond_future = handed_over.get_future();
+  ASSERT_EQ(respond_future.wait_for(io_limit), std::future_status::ready);
+  const auto respond = respond_future.get();
+
+  EXPECT_FALSE(watch.expired());
+  srv.stop(0ms);
+  EXPECT_TRUE(watch.expired());
+  respond(text_response("after stop"));
+}
+
 TEST(HttpServer, ConcurrentClientsAllGetTheirOwnAnswers) {
   worker answers;
   auto options = local_options();
