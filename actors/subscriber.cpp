@@ -6,6 +6,12 @@
 namespace evmesh {
 namespace {
 
+void report_callback_error(metrics& probe, subscriber_id id, const event& e, const char* what) {
+  probe.subscriber_errors.fetch_add(1, std::memory_order_relaxed);
+  std::cerr << "evmesh: subscriber " << id << " callback threw on event " << e.id << ": " << what
+            << std::endl;
+}
+
 caf::behavior subscriber(caf::event_based_actor* self, subscriber_id id,
                          subscriber_target target, router_actor router, metrics* probe) {
   return {
@@ -15,19 +21,25 @@ caf::behavior subscriber(caf::event_based_actor* self, subscriber_id id,
           self->send(target.host_actor, e);
           continue;
         }
+        // A throwing callback must not kill the actor (and with it the
+        // subscription): count it, say so, go on with the next event.
         try {
           target.on_event(*e);
         } catch (const std::exception& ex) {
-          probe->subscriber_errors.fetch_add(1, std::memory_order_relaxed);
-          std::cerr << "evmesh: subscriber " << id << " callback threw on event " << e->id
-                    << ": " << ex.what() << std::endl;
+          report_callback_error(*probe, id, *e, ex.what());
+        } catch (...) {
+          report_callback_error(*probe, id, *e, "a non-standard exception");
         }
       }
       self->send(router, consumed_atom::value, id, static_cast<uint64_t>(events.size()));
     },
     [=](overflow_atom, const std::string& reason) {
-      if (target.on_close)
-        target.on_close(reason);
+      try {
+        if (target.on_close)
+          target.on_close(reason);
+      } catch (...) {
+        probe->subscriber_errors.fetch_add(1, std::memory_order_relaxed);
+      }
       self->quit();
     },
   };
