@@ -52,7 +52,8 @@ std::string normalize_json_data(std::string& data) {
     return {};
   }
   try {
-    (void)nlohmann::json::parse(data);  // only to say what is wrong
+    auto parsed = nlohmann::json::parse(data);  // throws: only to say what is wrong
+    (void)parsed;
   } catch (const nlohmann::json::exception& e) {
     return std::string("data is not valid JSON: ") + e.what();
   }

@@ -96,8 +96,8 @@ std::string check_name(std::string_view text, bool allow_wildcards, const char* 
       if (is_token_char(c))
         continue;
       if (allow_wildcards && (c == '*' || c == '>'))
-        return "\"" + std::string(1, c) + "\" must be a whole token (" + where() + " is "
-               + quoted(token) + ")";
+        return std::string{'"', c, '"'} + " must be a whole token (" + where() + " is "
+               + quoted(token) + ")";  // (not "\"" + string: g++ 12 -Wrestrict false positive)
       return describe_char(c) + " is not allowed in " + where()
              + "; tokens use only A-Z a-z 0-9 _ -";
     }
