@@ -63,8 +63,7 @@ int run_publish_command(const std::vector<std::string>& args) {
     body["id"] = id;
 
   try {
-    auto parts = http::parse_url(url);
-    http::client client{"http://" + parts.host + ":" + parts.port};
+    http::client client{url};  // a path in the URL prefixes /v1/events (a node behind a proxy)
     std::map<std::string, std::string> headers{{"Content-Type", "application/json"}};
     if (!token.empty())
       headers["Authorization"] = "Bearer " + token;
