@@ -9,12 +9,41 @@
 
 namespace evmesh {
 
+namespace {
+
+// Well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
+bool is_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    std::size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xe ? 3 : (byte >> 3) == 0x1e ? 4 : 0;
+    if (length == 0 || i + length > text.size())
+      return false;
+    uint32_t code = length == 1 ? byte : byte & (0x7f >> length);
+    for (std::size_t k = 1; k < length; ++k) {
+      auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0) != 0x80)
+        return false;
+      code = (code << 6) | (next & 0x3f);
+    }
+    static constexpr uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < smallest[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+      return false;
+    i += length;
+  }
+  return true;
+}
+
+} // namespace
+
 std::string check_envelope(const event& draft) {
   if (auto why = check_topic(draft.topic); !why.empty())
     return why;
   if (!draft.id.empty())
     if (auto why = check_event_id(draft.id); !why.empty())
       return why;
+  for (const auto& [name, value] : draft.headers)
+    if (!is_utf8(name) || !is_utf8(value))
+      return "header \"" + std::string(is_utf8(name) ? name : "?") + "\" is not valid UTF-8";
   return {};
 }
 

@@ -12,8 +12,8 @@
 
 namespace evmesh {
 
-// Checks a draft event's topic and optional id; "" when valid, else what is
-// wrong. The edges call this before sending, so a caller learns about bad
+// Checks a draft event's topic, optional id and headers (UTF-8); "" when
+// valid, else what is wrong. The edges call this before sending, so a caller learns about bad
 // input synchronously.
 std::string check_envelope(const event& draft);
 

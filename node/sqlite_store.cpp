@@ -104,8 +104,10 @@ struct reset_on_exit {
   ~reset_on_exit() { s.reset(); }
 };
 
+// Header text is checked as UTF-8 at the edges (check_envelope); replacing
+// rather than throwing keeps one bad value from failing a whole batch.
 std::string headers_to_json(const std::map<std::string, std::string>& headers) {
-  return nlohmann::json(headers).dump();
+  return nlohmann::json(headers).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::map<std::string, std::string> headers_from_json(const std::string& text) {
@@ -142,17 +144,24 @@ public:
       sqlite3_close(db_);
       throw std::runtime_error("cannot open " + path_ + ": " + reason);
     }
-    sqlite3_busy_timeout(db_, 5000);
-    exec("PRAGMA journal_mode=WAL");
-    exec("PRAGMA synchronous=FULL");
-    if (access == store_access::read_write) {
-      exec(schema_sql);
-      check_schema_version();
-      load_counters();
-    } else {
-      exec("PRAGMA query_only=1");
+    try {
+      sqlite3_busy_timeout(db_, 5000);
+      exec("PRAGMA journal_mode=WAL");
+      exec("PRAGMA synchronous=FULL");
+      if (access == store_access::read_write) {
+        exec(schema_sql);
+        check_schema_version();
+        load_counters();
+      } else {
+        exec("PRAGMA query_only=1");
+      }
+      prepare();
+    } catch (const std::exception& e) {
+      statements_.reset();  // the destructor will not run: close here
+      sqlite3_close(db_);
+      std::string what = e.what();
+      throw std::runtime_error(what.find(path_) == std::string::npos ? path_ + ": " + what : what);
     }
-    prepare();
   }
 
   ~sqlite_store() override {

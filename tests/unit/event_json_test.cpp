@@ -67,6 +67,9 @@ TEST(EventJson, CloudEventsModes) {
   ASSERT_EQ(binary.error, "");
   EXPECT_EQ(binary.drafts[0].data, R"({"a":1})");
   EXPECT_EQ(binary.drafts[0].headers.at("ce-source"), "/s");
+  auto latin1 = parse_publish_request(post("1", "application/json",
+                                           {{"ce-specversion", "1.0"}, {"ce-type", "t.y"}, {"ce-id", "c3"}, {"ce-source", "caf\xe9"}}));
+  EXPECT_NE(latin1.error.find("header \"ce-source\" is not valid UTF-8"), std::string::npos) << latin1.error;
 }
 
 TEST(EventJson, EachKindOfWrongBodyIsNamed) {

@@ -45,5 +45,16 @@ TEST(Publisher, EnvelopeChecksTopicAndId) {
   EXPECT_NE(check_envelope(e), "") << "a pattern is not a topic";
 }
 
+TEST(Publisher, HeadersMustBeUtf8) {
+  event e;
+  e.topic = "a.b";
+  e.headers = {{"ce-source", "caf\xc3\xa9 \xf0\x9f\x8e\x89"}};
+  EXPECT_EQ(check_envelope(e), "");
+  for (std::string bad : {"caf\xe9", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"}) {
+    e.headers = {{"h", bad}};
+    EXPECT_NE(check_envelope(e).find("header \"h\" is not valid UTF-8"), std::string::npos) << bad;
+  }
+}
+
 } // namespace
 } // namespace evmesh

@@ -3,12 +3,12 @@
 // reopen, expiry by the stored event's time), scan with filter / limit /
 // max_scanned / resume cursor, find with binary data and headers, stats,
 // retention by age and by size, seqs after retention and reopen, the token
-// registry, a read-only store beside the writer (WAL), and open errors.
-// Not yet here: refusing a newer schema version, whose test fails under
-// ASan until a failed open stops leaking its SQLite connection.
+// registry, a read-only store beside the writer (WAL), and open errors
+// (a newer schema version is refused and the refused open closes the file).
 #include "node/store.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <unistd.h>
 
@@ -562,6 +562,58 @@ TEST_F(sqlite_store_test, missing_directories_are_created) {
 TEST_F(sqlite_store_test, current_schema_version_reopens) {
   { open(); }
   EXPECT_NO_THROW(open());
+}
+
+// Sets meta.schema_version in <dir>/evmesh.db with the sqlite3 C API.
+void set_schema_version(const fs::path& file, const std::string& version) {
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &raw), SQLITE_OK);
+  char* message = nullptr;
+  int rc = sqlite3_exec(raw, ("UPDATE meta SET value = '" + version + "' WHERE key = 'schema_version'").c_str(),
+                        nullptr, nullptr, &message);
+  std::string reason = message ? message : "";
+  sqlite3_free(message);
+  int changed = sqlite3_changes(raw);
+  sqlite3_close(raw);
+  ASSERT_EQ(rc, SQLITE_OK) << reason;
+  ASSERT_EQ(changed, 1);
+}
+
+// How many of this process's file descriptors are open on `file`.
+std::size_t descriptors_open_on(const fs::path& file) {
+  auto wanted = fs::canonical(file);
+  std::size_t n = 0;
+  for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = fs::read_symlink(entry.path(), ec);
+    if (!ec && target == wanted)
+      ++n;
+  }
+  return n;
+}
+
+TEST_F(sqlite_store_test, newer_schema_version_is_refused) {
+  {
+    auto db = open();
+    append_one(*db, make_event("a"));
+  }
+  set_schema_version(db_file(), "2");
+  try {
+    open();
+    FAIL() << "expected std::runtime_error";
+  } catch (const std::runtime_error& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("newer"), std::string::npos) << what;
+    EXPECT_NE(what.find(db_file().string()), std::string::npos) << what;
+  }
+}
+
+TEST_F(sqlite_store_test, refused_open_leaves_the_database_file_closed) {
+  { open(); }
+  set_schema_version(db_file(), "2");
+  ASSERT_EQ(descriptors_open_on(db_file()), 0u);
+  EXPECT_THROW(open(), std::runtime_error);
+  EXPECT_EQ(descriptors_open_on(db_file()), 0u);
 }
 
 } // namespace
