@@ -19,6 +19,13 @@ constexpr auto actor_timeout = std::chrono::seconds{30};
 constexpr std::size_t history_page_events = 1000;
 constexpr const char* heartbeat_frame = ": heartbeat\n\n";
 
+// One SSE frame: `id: SEQ\nevent: TOPIC\ndata: JSON\n\n` (render_event
+// writes one line: JSON strings escape their newlines).
+std::string sse_frame(const event& e) {
+  return "id: " + std::to_string(e.seq) + "\nevent: " + e.topic + "\ndata: " + render_event(e) +
+         "\n\n";
+}
+
 class sse_stream : public std::enable_shared_from_this<sse_stream> {
 public:
   sse_stream(sse_context ctx, sse_request req, http::responder respond)
@@ -193,11 +200,6 @@ private:
 };
 
 } // namespace
-
-std::string sse_frame(const event& e) {
-  return "id: " + std::to_string(e.seq) + "\nevent: " + e.topic + "\ndata: " + render_event(e) +
-         "\n\n";
-}
 
 void start_sse(sse_context context, sse_request request, http::responder respond) {
   std::make_shared<sse_stream>(std::move(context), std::move(request), std::move(respond))

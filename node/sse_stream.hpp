@@ -32,9 +32,6 @@ struct sse_request {
   unsigned version = 11;               // of the HTTP request, for an error answer
 };
 
-// One SSE frame: `id: SEQ\nevent: TOPIC\ndata: JSON\n\n`.
-std::string sse_frame(const event& e);
-
 // Answers through `respond`: 503 if the subscription cannot be made,
 // otherwise a text/event-stream that lives until the client leaves, falls
 // behind, or the node stops.
