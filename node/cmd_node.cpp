@@ -74,6 +74,29 @@ void add_node_options(option_parser& parser, node_config& cfg) {
               }});
   parser.add({"retention-bytes", "BYTES", "keep at most this much event data (default 1 GiB; 0 = no cap)",
               [&](const std::string& v) { cfg.retention_max_bytes = parse_count("retention-bytes", v); }});
+  parser.add({"subscriber-queue-limit", "N",
+              "events a subscriber or SSE stream may lag behind before it is dropped (default 65536)",
+              [&](const std::string& v) {
+                cfg.subscriber_queue_limit = parse_count("subscriber-queue-limit", v);
+                if (cfg.subscriber_queue_limit == 0)
+                  throw usage_error("--subscriber-queue-limit must be at least 1");
+              }});
+  parser.add({"sse-heartbeat", "SECONDS", "SSE comment heartbeat interval (default 15; fractions allowed)",
+              [&](const std::string& v) {
+                double seconds = -1;
+                try {
+                  std::size_t used = 0;
+                  seconds = std::stod(v, &used);
+                  if (used != v.size())
+                    seconds = -1;
+                } catch (const std::exception&) {
+                }
+                if (!(seconds > 0 && seconds <= 86400))
+                  throw usage_error("--sse-heartbeat needs a number of seconds (0 < S <= 86400), not \"" + v + "\"");
+                cfg.sse_heartbeat = std::chrono::milliseconds{static_cast<int64_t>(seconds * 1000 + 0.5)};
+                if (cfg.sse_heartbeat.count() == 0)
+                  cfg.sse_heartbeat = std::chrono::milliseconds{1};
+              }});
   parser.add({"http-threads", "N", "HTTP io threads (default 2)",
               [&](const std::string& v) { cfg.http_threads = static_cast<int>(parse_count("http-threads", v)); }});
   parser.add({"workers", "N", "actor scheduler threads (default: the core count, at least 2)",

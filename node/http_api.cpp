@@ -4,6 +4,7 @@
 
 #include "actors/gateway.hpp"
 #include "node/event_json.hpp"
+#include "node/sse_stream.hpp"
 #include "transports/problem.hpp"
 #include "transports/query_string.hpp"
 
@@ -37,14 +38,13 @@ public:
   void handle(http::request&& req, http::responder respond) {
     ctx_.probe->http_requests.fetch_add(1, std::memory_order_relaxed);
     auto probe = ctx_.probe;
-    call c{std::move(req), [probe, inner = std::move(respond)](http::response res) {
+    call c{std::move(req), respond.observed([probe](const http::response& res) {
              auto code = res.result_int();
              auto& counter = code < 300   ? probe->http_responses_2xx
                              : code < 500 ? probe->http_responses_4xx
                                           : probe->http_responses_5xx;
              counter.fetch_add(1, std::memory_order_relaxed);
-             inner(std::move(res));
-           },
+           }),
            {}};
     auto target = parse_target(std::string_view(c.req.target().data(), c.req.target().size()));
     if (!target)
@@ -73,6 +73,8 @@ private:
       return only(c, bhttp::verb::get, "GET", [&] { find(c, path.substr(11)); });
     if (path == "/v1/tokens")
       return only(c, bhttp::verb::post, "POST", [&] { create_token(c); });
+    if (path == "/v1/sse")
+      return only(c, bhttp::verb::get, "GET", [&] { sse(c); });
     problem(c, status::not_found, "no resource at " + path);
   }
 
@@ -109,8 +111,10 @@ private:
 
   // --- authentication -----------------------------------------------------
 
-  // The caller's scopes, or nullopt after answering 401.
-  std::optional<scope_list> authenticate(call& c) {
+  // The caller's scopes, or nullopt after answering 401. With
+  // `query_token`, a `?token=` parameter stands in for a missing header
+  // (browsers' EventSource cannot set headers).
+  std::optional<scope_list> authenticate(call& c, bool query_token = false) {
     auto header = c.req[bhttp::field::authorization];
     std::string_view value(header.data(), header.size());
     constexpr std::string_view scheme = "bearer ";
@@ -118,17 +122,24 @@ private:
                   std::equal(scheme.begin(), scheme.end(), value.begin(), [](char a, char b) {
                     return a == std::tolower(static_cast<unsigned char>(b));
                   });
+    auto from_query = c.target.query.find("token");
+    std::optional<std::string_view> token;
+    if (bearer)
+      token = value.substr(scheme.size());
+    else if (value.empty() && query_token && from_query != c.target.query.end())
+      token = from_query->second;
     std::string detail;
-    if (value.empty()) {
-      detail = "missing Authorization: Bearer <token>";
-    } else if (!bearer) {
-      detail = "the Authorization header must use the Bearer scheme";
-    } else {
+    if (token) {
       auto table = ctx_.auth();
-      auto it = table->find(token_hash(value.substr(scheme.size())));
+      auto it = table->find(token_hash(*token));
       if (it != table->end())
         return it->second;
       detail = "the token is not valid";
+    } else if (value.empty()) {
+      detail = query_token ? "missing Authorization: Bearer <token> (or ?token=)"
+                           : "missing Authorization: Bearer <token>";
+    } else {
+      detail = "the Authorization header must use the Bearer scheme";
     }
     ctx_.probe->auth_failures.fetch_add(1, std::memory_order_relaxed);
     auto res = http::make_problem(status::unauthorized, detail, c.req.version(), c.req.keep_alive());
@@ -276,6 +287,37 @@ private:
             problem(*shared, status::service_unavailable, "history: " + caf::to_string(err));
           });
     });
+  }
+
+  void sse(call& c) {
+    auto scopes = authenticate(c, true);
+    if (!scopes)
+      return;
+    sse_request r;
+    auto topic = c.target.query.find("topic");
+    r.pattern = topic == c.target.query.end() ? ">" : topic->second;
+    if (auto why = check_pattern(r.pattern); !why.empty())
+      return problem(c, status::bad_request, "query parameter \"topic\": " + why);
+    // Last-Event-ID (what an EventSource sends when it reconnects) wins over
+    // the ?since= the page was opened with.
+    auto query = c.target.query;
+    auto last_id = c.req["Last-Event-ID"];
+    if (!last_id.empty())
+      query["since"] = std::string(last_id.data(), last_id.size());
+    if (query.count("since")) {
+      uint64_t since = 0;
+      std::string error;
+      if (!read_number(query, "since", since, error))
+        return problem(c, status::bad_request,
+                       last_id.empty() ? error : "Last-Event-ID must be a non-negative integer (a seq)");
+      r.resume_after = since;
+    }
+    if (!may_subscribe(*scopes, r.pattern))
+      return forbidden(c, "the token may not subscribe to \"" + r.pattern + "\"");
+    r.version = c.req.version();
+    start_sse(sse_context{ctx_.controller, ctx_.reader, ctx_.gateway, ctx_.subscriber_queue_limit,
+                          ctx_.sse_heartbeat, ctx_.probe},
+              std::move(r), std::move(c.respond));
   }
 
   void find(call& c, std::string id) {

@@ -9,6 +9,7 @@
 #include "node/metrics.hpp"
 #include "transports/http_server.hpp"
 
+#include <chrono>
 #include <functional>
 
 namespace evmesh {
@@ -22,6 +23,8 @@ struct http_api_context {
   caf::actor gateway;
   std::function<auth_table_ptr()> auth;  // the current token table
   std::function<uint64_t()> open_connections;
+  std::size_t subscriber_queue_limit = 65536;  // per SSE stream
+  std::chrono::milliseconds sse_heartbeat{15000};
   metrics* probe = nullptr;
 };
 

@@ -40,6 +40,9 @@ std::string metrics::render(const std::string& extra) const {
       << "evmesh_http_responses_total{class=\"4xx\"} " << http_responses_4xx.load() << '\n'
       << "evmesh_http_responses_total{class=\"5xx\"} " << http_responses_5xx.load() << '\n';
   c("auth_failures_total", "Requests refused with 401 or 403.", auth_failures);
+  write(out, "sse_streams", "gauge", "SSE streams open now.",
+        static_cast<uint64_t>(sse_streams.load(std::memory_order_relaxed)));
+  c("sse_closed_slow_total", "SSE streams closed because the client fell behind.", sse_closed_slow);
   out << extra;
   return out.str();
 }

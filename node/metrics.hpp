@@ -31,6 +31,8 @@ struct metrics {
   counter http_responses_4xx{0};
   counter http_responses_5xx{0};
   counter auth_failures{0};          // 401 and 403
+  std::atomic<int64_t> sse_streams{0};  // SSE connections streaming now
+  counter sse_closed_slow{0};        // SSE connections closed for falling behind
 
   // Prometheus exposition text; `extra` is appended verbatim (gauges read
   // at scrape time, e.g. store and connection figures).

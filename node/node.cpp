@@ -141,7 +141,7 @@ struct node::impl {
                  config.name, publisher, reader, writer, controller, gateway,
                  [this] { return auth.load(); },
                  [server_slot] { return *server_slot ? (*server_slot)->open_connections() : 0; },
-                 &probe}));
+                 config.subscriber_queue_limit, config.sse_heartbeat, &probe}));
     *server_slot = http_server.get();
     http_server->start();
   }

@@ -12,9 +12,14 @@
 //
 // A session reads exactly one request, hands it to the handler and reads the
 // next one only after the response has been written: pipelined requests
-// already in the buffer are answered in order. A later WebSocket/SSE path
-// plugs into session::dispatch, where the request is complete and the stream
-// is idle, so the stream and the buffer can be handed over there.
+// already in the buffer are answered in order.
+//
+// Streaming (Server-Sent Events): instead of answering, a handler may call
+// responder::stream. The head is queued on a stream_channel, the session
+// switches to phase::streaming and from then on only writes what the channel
+// queues (plus a keepalive chunk on a timer) and keeps one read pending to
+// notice the client leaving. The channel bounds what waits to be written; past
+// the bound the stream ends (overflow) instead of buffering without limit.
 #include "transports/http_server.hpp"
 #include "transports/problem.hpp"
 
@@ -31,10 +36,12 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <iostream>
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
@@ -60,6 +67,7 @@ constexpr std::size_t read_chunk_bytes = 4096;
 constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
 
 class session;
+class stream_channel;
 
 // Everything the server shares with its sessions.
 class server_core : public std::enable_shared_from_this<server_core> {
@@ -141,13 +149,22 @@ public:
   // owed on it (that one is finished first, then the connection closes).
   void on_server_stopping() {
     if (phase_ == phase::reading) close();
+    if (phase_ == phase::streaming) end_stream(stream_end::server_stopping);
   }
   void force_close() { close(); }
   // Any thread: queue the handler's response for writing on the strand.
   void deliver(response res);
+  // Any thread: send `head` and switch the connection to streaming.
+  std::shared_ptr<stream_writer> begin_stream(response head, stream_options options);
+  // Any thread: run `task` on the strand unless the server has stopped.
+  template <class Task> void post_stream_task(Task task);
+  // Strand: end the stream (if any) for `why` and close the connection.
+  void end_stream(stream_end why);
+  // Strand: write whatever the channel has queued, if nothing is being written.
+  void flush_stream();
 
 private:
-  enum class phase { reading, handling, writing, closing };
+  enum class phase { reading, handling, writing, streaming, closing };
 
   void await_request();
   void on_first_bytes(const beast::error_code& ec, std::size_t bytes);
@@ -164,6 +181,11 @@ private:
   void linger_close();
   void drain();
   void close();
+  void start_stream(std::shared_ptr<stream_channel> channel, stream_options options);
+  void watch_stream_client();
+  void schedule_keepalive();
+  void on_stream_write(const beast::error_code& ec);
+  void notify_stream_end(stream_end why);
 
   const std::shared_ptr<server_core> core_;
   const net::any_io_executor strand_;
@@ -176,6 +198,108 @@ private:
   unsigned request_version_ = 11;
   bool request_keep_alive_ = true;
   bool request_is_head_ = false;
+  // Streaming only.
+  std::shared_ptr<stream_channel> channel_;
+  std::function<void(stream_end)> on_stream_end_;
+  std::chrono::milliseconds keepalive_interval_{0};
+  std::string keepalive_chunk_;
+  net::steady_timer keepalive_timer_{strand_};
+  std::vector<std::string> stream_writing_;
+};
+
+// The queue between a streaming handler (any thread) and its session (the
+// strand). Chunks are framed on entry (HTTP/1.1 chunked encoding) so the
+// session writes them as they are.
+class stream_channel final : public stream_writer {
+public:
+  stream_channel(std::weak_ptr<session> owner, std::size_t max_queued, bool chunked)
+      : owner_(std::move(owner)), max_queued_(max_queued), chunked_(chunked) {}
+
+  // Queues the serialized head; the session's start_stream flushes it.
+  void queue_head(std::string head) {
+    std::lock_guard lock{mutex_};
+    queued_.push_back(std::move(head));
+    flush_posted_ = true;
+  }
+
+  bool write(std::string chunk) override {
+    enum class outcome { queued, queued_first, overflow } result;
+    {
+      std::lock_guard lock{mutex_};
+      if (ended_)
+        return false;
+      if (chunk.empty())
+        return true;  // an empty chunk would end a chunked body
+      if (queued_.size() + in_flight_ >= max_queued_) {
+        ended_ = true;
+        result = outcome::overflow;
+      } else {
+        queued_.push_back(frame(std::move(chunk)));
+        result = std::exchange(flush_posted_, true) ? outcome::queued : outcome::queued_first;
+      }
+    }
+    if (result == outcome::overflow) {
+      end_on_strand(stream_end::overflow);
+      return false;
+    }
+    if (result == outcome::queued_first)
+      post([](session& s) { s.flush_stream(); });
+    return true;
+  }
+
+  void close() override {
+    {
+      std::lock_guard lock{mutex_};
+      if (std::exchange(ended_, true))
+        return;
+    }
+    end_on_strand(stream_end::closed);
+  }
+
+  // Strand side.
+  std::vector<std::string> take() {
+    std::lock_guard lock{mutex_};
+    std::vector<std::string> out(std::make_move_iterator(queued_.begin()),
+                                 std::make_move_iterator(queued_.end()));
+    queued_.clear();
+    in_flight_ = out.size();
+    if (out.empty())
+      flush_posted_ = false;
+    return out;
+  }
+  void written() {
+    std::lock_guard lock{mutex_};
+    in_flight_ = 0;
+  }
+  void mark_ended() {
+    std::lock_guard lock{mutex_};
+    ended_ = true;
+  }
+
+private:
+  std::string frame(std::string chunk) const {
+    if (!chunked_)
+      return chunk;
+    std::ostringstream size;
+    size << std::hex << chunk.size() << "\r\n";
+    return size.str() + chunk + "\r\n";
+  }
+  void end_on_strand(stream_end why) {
+    post([why](session& s) { s.end_stream(why); });
+  }
+  template <class Fn> void post(Fn fn) {
+    if (auto s = owner_.lock())
+      s->post_stream_task([s, fn] { fn(*s); });
+  }
+
+  const std::weak_ptr<session> owner_;
+  const std::size_t max_queued_;
+  const bool chunked_;
+  std::mutex mutex_;  // guards the members below
+  std::deque<std::string> queued_;
+  std::size_t in_flight_ = 0;  // taken by the session, not yet written
+  bool flush_posted_ = false;
+  bool ended_ = false;
 };
 
 // Shared by all copies of one responder: answers exactly once, and answers
@@ -192,6 +316,10 @@ public:
   }
   void answer(response res) {
     if (!answered_.exchange(true)) session_->deliver(std::move(res));
+  }
+  std::shared_ptr<stream_writer> stream(response head, stream_options options) {
+    if (answered_.exchange(true)) return nullptr;
+    return session_->begin_stream(std::move(head), std::move(options));
   }
 
 private:
@@ -463,9 +591,12 @@ void session::dispatch(request req) {
   request_is_head_ = req.method() == beast_http::verb::head;
 
   auto pending = std::make_shared<pending_response>(shared_from_this());
+  responder respond{[pending](response res) { pending->answer(std::move(res)); },
+                    [pending](response head, stream_options options) {
+                      return pending->stream(std::move(head), std::move(options));
+                    }};
   try {
-    core_->request_handler()(std::move(req),
-                             [pending](response res) { pending->answer(std::move(res)); });
+    core_->request_handler()(std::move(req), respond);
   } catch (...) {
     pending->answer(make_problem(beast_http::status::internal_server_error,
                                  "internal error while handling the request"));
@@ -571,11 +702,143 @@ void session::close() {
   phase_ = phase::closing;
   stream_.close();
   core_->forget(this);
+  notify_stream_end(stream_end::client_gone);
+}
+
+// ---- session: streaming ------------------------------------------------------
+
+std::shared_ptr<stream_writer> session::begin_stream(response head, stream_options options) {
+  // request_version_ is set before the handler runs and not changed while it
+  // works on this request.
+  const bool chunked = request_version_ == 11;
+  head.version(request_version_);
+  head.set(beast_http::field::server, "evmesh");
+  head.body().clear();
+  head.erase(beast_http::field::content_length);
+  if (chunked)
+    head.chunked(true);
+  else
+    head.keep_alive(false);  // HTTP/1.0: the body ends when the connection does
+  std::ostringstream text;
+  text << head.base();
+  auto channel = std::make_shared<stream_channel>(weak_from_this(), std::max<std::size_t>(1, options.max_queued_chunks), chunked);
+  channel->queue_head(text.str());
+  auto on_end = options.on_end;
+  const bool posted = core_->post_response([&] {
+    net::post(strand_, [self = shared_from_this(), channel, options = std::move(options)]() mutable {
+      self->start_stream(std::move(channel), std::move(options));
+    });
+  });
+  if (!posted) {
+    core_->end_response();
+    channel->mark_ended();
+    if (on_end) on_end(stream_end::server_stopping);
+  }
+  return channel;
+}
+
+template <class Task> void session::post_stream_task(Task task) {
+  core_->post_response([&] { net::post(strand_, std::move(task)); });
+}
+
+void session::start_stream(std::shared_ptr<stream_channel> channel, stream_options options) {
+  core_->end_response();  // the head is the answer the handler owed
+  channel_ = std::move(channel);
+  on_stream_end_ = std::move(options.on_end);
+  if (closed_ || core_->stopping()) {
+    end_stream(closed_ ? stream_end::client_gone : stream_end::server_stopping);
+    return;
+  }
+  phase_ = phase::streaming;
+  keepalive_interval_ = options.keepalive_interval;
+  keepalive_chunk_ = std::move(options.keepalive_chunk);
+  stream_.expires_never();  // a stalled client is ended by the queue bound
+  watch_stream_client();
+  schedule_keepalive();
+  flush_stream();
+}
+
+// Anything the client sends now is discarded; an error or EOF means it left.
+void session::watch_stream_client() {
+  buffer_.clear();
+  stream_.async_read_some(buffer_.prepare(read_chunk_bytes),
+                          [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+                            if (self->closed_) return;
+                            if (ec) {
+                              self->end_stream(stream_end::client_gone);
+                              return;
+                            }
+                            self->watch_stream_client();
+                          });
+}
+
+void session::schedule_keepalive() {
+  if (keepalive_interval_.count() <= 0 || keepalive_chunk_.empty()) return;
+  keepalive_timer_.expires_after(keepalive_interval_);
+  keepalive_timer_.async_wait([self = shared_from_this()](const beast::error_code& ec) {
+    if (ec || self->closed_ || !self->channel_) return;
+    self->channel_->write(self->keepalive_chunk_);
+    self->schedule_keepalive();
+  });
+}
+
+void session::flush_stream() {
+  if (closed_ || !channel_ || !stream_writing_.empty()) return;
+  stream_writing_ = channel_->take();
+  if (stream_writing_.empty()) return;
+  std::vector<net::const_buffer> buffers;
+  buffers.reserve(stream_writing_.size());
+  for (const auto& chunk : stream_writing_) buffers.emplace_back(chunk.data(), chunk.size());
+  net::async_write(stream_, buffers,
+                   [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+                     self->on_stream_write(ec);
+                   });
+}
+
+void session::on_stream_write(const beast::error_code& ec) {
+  stream_writing_.clear();
+  if (closed_ || !channel_) return;
+  if (ec) {
+    end_stream(stream_end::client_gone);
+    return;
+  }
+  channel_->written();
+  flush_stream();
+}
+
+void session::end_stream(stream_end why) {
+  notify_stream_end(why);
+  close();
+}
+
+void session::notify_stream_end(stream_end why) {
+  if (!channel_) return;
+  channel_->mark_ended();
+  channel_.reset();
+  keepalive_timer_.cancel();
+  if (auto on_end = std::move(on_stream_end_)) {
+    on_stream_end_ = nullptr;
+    on_end(why);
+  }
 }
 
 } // namespace
 
 // ---- public interface ----------------------------------------------------
+
+responder responder::observed(std::function<void(const response&)> observe) const {
+  stream_fn stream;
+  if (stream_)
+    stream = [inner = *this, observe](response head, stream_options options) {
+      observe(head);
+      return inner.stream(std::move(head), std::move(options));
+    };
+  return responder{answer_fn{[inner = *this, observe](response res) {
+                     observe(res);
+                     inner(std::move(res));
+                   }},
+                   std::move(stream)};
+}
 
 struct server::impl final : server_core {
   using server_core::server_core;

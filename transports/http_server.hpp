@@ -3,26 +3,92 @@
 // connection (so pipelined requests are answered in order), enforces the body
 // and header limits (413 / 400 as problem+json) and hands each complete
 // request to the handler. The handler never blocks: it answers later, from
-// any thread, by calling the responder exactly once.
+// any thread, by calling the responder exactly once, or streams a body
+// through a stream_writer (Server-Sent Events).
 #pragma once
 
 #include <boost/beast/http.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 namespace evmesh::http {
 
 using request = boost::beast::http::request<boost::beast::http::string_body>;
 using response = boost::beast::http::response<boost::beast::http::string_body>;
 
-// Thread-safe, callable once, from any thread; the response is written on
-// the connection's own strand. Keep-alive follows the request unless the
-// response says `Connection: close`.
-using responder = std::function<void(response)>;
+// Why a streamed response ended.
+enum class stream_end {
+  closed,         // the handler called stream_writer::close()
+  client_gone,    // the client closed the connection, or writing to it failed
+  overflow,       // more than max_queued_chunks were waiting to be written
+  server_stopping,
+};
+
+// The handler's side of a streamed response (e.g. Server-Sent Events): the
+// body is sent chunk by chunk (HTTP/1.1 chunked encoding; close-delimited for
+// HTTP/1.0) for as long as the connection lives. Thread-safe; never blocks.
+class stream_writer {
+public:
+  virtual ~stream_writer() = default;
+  // Queues one chunk for writing on the connection's strand. False when the
+  // stream has ended, or when the queue is full: then the stream ends with
+  // stream_end::overflow.
+  virtual bool write(std::string chunk) = 0;
+  // Ends the stream and closes the connection (stream_end::closed).
+  virtual void close() = 0;
+};
+
+struct stream_options {
+  // Chunks queued but not yet written to the socket; one more ends the stream.
+  std::size_t max_queued_chunks = 1024;
+  // Written every `keepalive_interval` while the stream lives (0: never).
+  std::chrono::milliseconds keepalive_interval{0};
+  std::string keepalive_chunk;
+  // Called once, on the connection's strand, when the stream ends for any
+  // reason. Must not block.
+  std::function<void(stream_end)> on_end;
+};
+
+// How a handler answers: exactly once, from any thread, either with a whole
+// response or by starting a stream. The response is written on the
+// connection's own strand. Keep-alive follows the request unless the
+// response says `Connection: close`. Copies share the one answer.
+class responder {
+public:
+  using answer_fn = std::function<void(response)>;
+  using stream_fn = std::function<std::shared_ptr<stream_writer>(response head, stream_options)>;
+
+  responder() = default;
+  responder(std::nullptr_t) {}  // empty, like a null std::function
+  // A responder that can only answer with whole responses.
+  template <class F>
+    requires(std::is_invocable_v<F&, response> && !std::is_same_v<std::decay_t<F>, responder>)
+  responder(F answer) : answer_(std::move(answer)) {}
+  responder(answer_fn answer, stream_fn stream) : answer_(std::move(answer)), stream_(std::move(stream)) {}
+
+  void operator()(response res) const { answer_(std::move(res)); }
+  // Sends `head` (status and headers; its body is ignored) and returns the
+  // writer for the body; nullptr if this responder cannot stream or has
+  // already answered.
+  std::shared_ptr<stream_writer> stream(response head, stream_options options) const {
+    return stream_ ? stream_(std::move(head), std::move(options)) : nullptr;
+  }
+  // The same responder, with `observe` shown every response and stream head
+  // first (e.g. to count status codes).
+  responder observed(std::function<void(const response&)> observe) const;
+  explicit operator bool() const { return static_cast<bool>(answer_); }
+
+private:
+  answer_fn answer_;
+  stream_fn stream_;
+};
+
 using handler = std::function<void(request&& req, responder respond)>;
 
 struct server_options {

@@ -41,6 +41,7 @@ struct node_config {
 
   std::size_t max_body_bytes = 1024 * 1024;          // HTTP request bodies; 413 beyond
   std::size_t subscriber_queue_limit = 65536;        // events a subscriber may lag behind
+  std::chrono::milliseconds sse_heartbeat{15000};    // SSE comment heartbeat interval
   std::chrono::seconds retention_max_age{7 * 24 * 3600};  // 0: keep forever
   uint64_t retention_max_bytes = uint64_t{1} << 30;        // 0: no size cap
   std::chrono::seconds retention_interval{30};       // how often retention runs
