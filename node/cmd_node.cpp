@@ -53,9 +53,9 @@ void add_node_options(option_parser& parser, node_config& cfg) {
               [&](const std::string& v) { cfg.join = split_list(v); }});
   parser.add({"admin-token", "TOKEN", "admin token (default: <data>/admin.token, created if missing)",
               [&](const std::string& v) { cfg.admin_token = v; }});
-  parser.add({"allow-private-targets", "", "allow webhook targets on private addresses",
+  parser.add({"allow-private-targets", "", "allow webhook targets on private addresses (webhooks are not built yet)",
               [&](const std::string&) { cfg.allow_private_targets = true; }});
-  parser.add({"retry-schedule", "S,S,...", "webhook retry delays in seconds",
+  parser.add({"retry-schedule", "S,S,...", "webhook retry delays in seconds (webhooks are not built yet)",
               [&](const std::string& v) {
                 cfg.retry_schedule.clear();
                 for (const auto& item : split_list(v)) {
