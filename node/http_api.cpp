@@ -245,15 +245,26 @@ private:
     return true;
   }
 
+  // The `topic` query parameter (default ">"), or nullopt after answering 400.
+  static std::optional<std::string> read_pattern(call& c) {
+    auto topic = c.target.query.find("topic");
+    std::string pattern = topic == c.target.query.end() ? ">" : topic->second;
+    if (auto why = check_pattern(pattern); !why.empty()) {
+      problem(c, status::bad_request, "query parameter \"topic\": " + why);
+      return std::nullopt;
+    }
+    return pattern;
+  }
+
   void history(call& c) {
     auto scopes = authenticate(c);
     if (!scopes)
       return;
     history_query q;
-    auto topic = c.target.query.find("topic");
-    q.pattern = topic == c.target.query.end() ? ">" : topic->second;
-    if (auto why = check_pattern(q.pattern); !why.empty())
-      return problem(c, status::bad_request, "query parameter \"topic\": " + why);
+    auto pattern = read_pattern(c);
+    if (!pattern)
+      return;
+    q.pattern = std::move(*pattern);
     uint64_t limit = default_history_limit;
     std::string error;
     if (!read_number(c.target.query, "since", q.after_seq, error) ||
@@ -294,10 +305,10 @@ private:
     if (!scopes)
       return;
     sse_request r;
-    auto topic = c.target.query.find("topic");
-    r.pattern = topic == c.target.query.end() ? ">" : topic->second;
-    if (auto why = check_pattern(r.pattern); !why.empty())
-      return problem(c, status::bad_request, "query parameter \"topic\": " + why);
+    auto pattern = read_pattern(c);
+    if (!pattern)
+      return;
+    r.pattern = std::move(*pattern);
     // Last-Event-ID (what an EventSource sends when it reconnects) wins over
     // the ?since= the page was opened with.
     auto query = c.target.query;
