@@ -114,3 +114,48 @@ TEST(Cli, OptionsComeFromFileEnvironmentAndFlagsInThatOrder) {
 
 } // namespace
 } // namespace evmesh::test
+
+namespace evmesh::test {
+namespace {
+
+TEST(Cli, TailPrintsRetainedThenLiveEventsOfItsPatternOnly) {
+  temp_dir dir;
+  node_process node(dir.path());
+  api_client c(node.url(), node.admin_token());
+  for (int i = 1; i <= 2; ++i)
+    ASSERT_EQ(c.post("/v1/events", {{"topic", "tail.old"}, {"data", i}}).status, 202);
+  running_command tail({"tail", "tail.>", "--since", "0", "--url", node.url(), "--token", node.admin_token()});
+  for (int i = 1; i <= 2; ++i) {
+    auto line = tail.next_line();
+    ASSERT_TRUE(line) << "no retained event " << i;
+    auto e = nlohmann::json::parse(*line);
+    EXPECT_EQ(e["seq"], i);
+    EXPECT_EQ(e["topic"], "tail.old");
+  }
+  ASSERT_EQ(c.post("/v1/events", {{"topic", "other.topic"}, {"data", 0}}).status, 202);
+  ASSERT_EQ(c.post("/v1/events", {{"topic", "tail.new"}, {"data", {{"live", true}}}}).status, 202);
+  auto live = tail.next_line();
+  ASSERT_TRUE(live);
+  auto e = nlohmann::json::parse(*live);
+  EXPECT_EQ(e["topic"], "tail.new") << "other.topic does not match tail.>";
+  EXPECT_EQ(e["data"]["live"], true);
+  EXPECT_EQ(node.stop(), 0);
+  EXPECT_EQ(tail.wait(), 1);
+  EXPECT_NE(tail.err().find("the node ended the stream"), std::string::npos) << tail.err();
+}
+
+TEST(Cli, TailRefusesBadPatternsAndTokensWithTheReason) {
+  temp_dir dir;
+  node_process node(dir.path());
+  auto bad_pattern = run_evmesh({"tail", "a..b", "--url", node.url(), "--token", node.admin_token()});
+  EXPECT_EQ(bad_pattern.exit_code, 1);
+  EXPECT_NE(bad_pattern.err.find("400"), std::string::npos) << bad_pattern.err;
+  EXPECT_NE(bad_pattern.err.find("token 2"), std::string::npos) << bad_pattern.err;
+  auto bad_token = run_evmesh({"tail", "a.b", "--url", node.url(), "--token", "wrong"});
+  EXPECT_EQ(bad_token.exit_code, 1);
+  EXPECT_NE(bad_token.err.find("401"), std::string::npos) << bad_token.err;
+  EXPECT_EQ(run_evmesh({"tail"}).exit_code, 2);
+}
+
+} // namespace
+} // namespace evmesh::test

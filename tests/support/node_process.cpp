@@ -135,6 +135,54 @@ command_result run_evmesh(const std::vector<std::string>& args, const std::vecto
   return result;
 }
 
+running_command::running_command(const std::vector<std::string>& args,
+                                 const std::vector<std::string>& env) {
+  pid_ = spawn(args, env, out_fd_, &err_fd_, nullptr);
+}
+
+running_command::~running_command() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  close(out_fd_);
+  close(err_fd_);
+}
+
+std::optional<std::string> running_command::next_line(std::chrono::milliseconds timeout) {
+  auto deadline = clock::now() + timeout;
+  while (true) {
+    if (auto newline = out_.find('\n'); newline != std::string::npos) {
+      auto line = out_.substr(0, newline);
+      out_.erase(0, newline + 1);
+      return line;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    if (left.count() <= 0)
+      return std::nullopt;
+    pollfd fd{out_fd_, POLLIN, 0};
+    if (poll(&fd, 1, static_cast<int>(left.count())) > 0 && !read_some(out_fd_, out_))
+      return std::nullopt;
+  }
+}
+
+int running_command::wait(std::chrono::seconds timeout) {
+  auto deadline = clock::now() + timeout;
+  int status = 0;
+  while (clock::now() < deadline) {
+    pollfd fd{err_fd_, POLLIN, 0};
+    if (poll(&fd, 1, 50) > 0)
+      read_some(err_fd_, err_);
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      while (read_some(err_fd_, err_)) {
+      }
+      return decode_status(status);
+    }
+  }
+  return -1;
+}
+
 node_process::node_process(const std::filesystem::path& data_dir, std::vector<std::string> extra,
                            std::vector<std::string> env)
   : data_dir_(data_dir) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,30 @@ struct command_result {
 command_result run_evmesh(const std::vector<std::string>& args,
                           const std::vector<std::string>& env = {}, const std::string& input = {},
                           std::chrono::seconds timeout = std::chrono::seconds{60});
+
+// `evmesh args...` running in the background (e.g. `evmesh tail`), read
+// line by line as it prints. SIGKILLed by the destructor if still running.
+class running_command {
+public:
+  explicit running_command(const std::vector<std::string>& args,
+                           const std::vector<std::string>& env = {});
+  ~running_command();
+  running_command(const running_command&) = delete;
+  running_command& operator=(const running_command&) = delete;
+
+  // The next line of standard output, or nullopt at EOF or after `timeout`.
+  std::optional<std::string> next_line(std::chrono::milliseconds timeout = std::chrono::seconds{30});
+  // Waits for the exit (bounded); the exit code, -1 on timeout. Fills err().
+  int wait(std::chrono::seconds timeout = std::chrono::seconds{30});
+  const std::string& err() const { return err_; }
+
+private:
+  int pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  std::string out_;
+  std::string err_;
+};
 
 class node_process {
 public:
