@@ -48,25 +48,30 @@ scope_list parse_scopes(const std::vector<std::string>& texts) {
   return scopes;
 }
 
-void load_tokens(controller_state& st) {
-  for (const auto& record : st.setup.tokens) {
+} // namespace
+
+auth_table make_auth_table(const std::vector<registry_record>& tokens,
+                           const std::string& admin_token_hash) {
+  auth_table table;
+  for (const auto& record : tokens) {
     try {
       auto body = nlohmann::json::parse(record.body);
-      st.tokens[record.id] = parse_scopes(body.at("scopes").get<std::vector<std::string>>());
+      table[record.id] = parse_scopes(body.at("scopes").get<std::vector<std::string>>());
     } catch (const std::exception& e) {
       std::cerr << "evmesh: ignoring unreadable token record " << record.id << ": " << e.what()
                 << std::endl;
     }
   }
-  st.setup.tokens.clear();
-  st.tokens[st.setup.admin_token_hash] = {scope{scope::kind::admin, {}}};
+  table[admin_token_hash] = {scope{scope::kind::admin, {}}};
+  return table;
 }
+
+namespace {
 
 controller_actor::behavior_type controller(controller_pointer self, controller_setup setup) {
   auto& st = self->state;
   st.setup = std::move(setup);
-  load_tokens(st);
-  st.publish_auth();
+  st.tokens = std::move(st.setup.tokens);  // the edge already has this table
   self->set_down_handler([self](caf::down_msg& down) {
     auto it = self->state.subscriber_by_addr.find(down.source);
     if (it != self->state.subscriber_by_addr.end()) {

@@ -16,12 +16,17 @@ namespace evmesh {
 // Receives a new auth table whenever tokens change (and once at start).
 using auth_sink = std::function<void(auth_table_ptr)>;
 
+// The token table from the stored token records plus the admin token. The
+// node builds it before the HTTP edge starts (so no request can meet an empty
+// table) and hands the same table to the controller.
+auth_table make_auth_table(const std::vector<registry_record>& tokens,
+                           const std::string& admin_token_hash);
+
 struct controller_setup {
   store_writer_actor writer;
   router_actor router;
-  std::vector<registry_record> tokens;  // as loaded from the store
-  std::string admin_token_hash;
-  auth_sink publish_auth;
+  auth_table tokens;        // from make_auth_table
+  auth_sink publish_auth;   // called with each new table
   metrics* probe = nullptr;
 };
 

@@ -111,8 +111,10 @@ struct node::impl {
     reader = spawn_store_reader(sys, std::move(readable));
     router = spawn_router(sys, probe);
     publisher = spawn_publisher(sys, writer, router, config.max_batch_events, probe);
+    auto initial_auth = make_auth_table(tokens, token_hash(admin_token));
+    auth.store(std::make_shared<const auth_table>(initial_auth));
     controller = spawn_controller(
-      sys, controller_setup{writer, router, std::move(tokens), token_hash(admin_token),
+      sys, controller_setup{writer, router, std::move(initial_auth),
                             [this](auth_table_ptr table) { auth.store(std::move(table)); },
                             &probe});
     gateway = spawn_gateway(sys);
