@@ -4,7 +4,7 @@
 // prints the retained events after SEQ. It ends when the node closes the
 // stream (exit 1, with the reason) or on Ctrl-C.
 #include "node/commands.hpp"
-#include "node/options.hpp"
+#include "node/client_options.hpp"
 #include "transports/http_client.hpp"
 #include "transports/query_string.hpp"
 
@@ -12,10 +12,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <nlohmann/json.hpp>
 
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <limits>
 
@@ -71,21 +68,14 @@ private:
 } // namespace
 
 int run_tail_command(const std::vector<std::string>& args) {
-  std::string url = "http://127.0.0.1:8080";
-  std::string token;
+  node_client_options node;
   std::string since;
-  std::string data_dir = "./evmesh-data";
   option_parser parser("evmesh tail PATTERN [options]",
                        "Prints events matching PATTERN as they are published, one JSON object per\n"
                        "line. With --since SEQ it first prints the retained events after SEQ.");
-  parser.add({"url", "URL", "the node's HTTP API (default http://127.0.0.1:8080)",
-              [&](const std::string& v) { url = v; }});
-  parser.add({"token", "TOKEN", "a token with subscribe scope for PATTERN (default: <data>/admin.token)",
-              [&](const std::string& v) { token = v; }});
+  node.add_to(parser, "a token with subscribe scope for PATTERN");
   parser.add({"since", "SEQ", "first print the retained events after SEQ (0: all)",
               [&](const std::string& v) { since = v; }});
-  parser.add({"data", "DIR", "where to find admin.token when no token is given (default ./evmesh-data)",
-              [&](const std::string& v) { data_dir = v; }});
   std::vector<std::string> rest;
   try {
     rest = parser.parse(args);
@@ -99,13 +89,10 @@ int run_tail_command(const std::vector<std::string>& args) {
     std::cerr << "evmesh tail: " << e.what() << "\n\n" << parser.help();
     return 2;
   }
-  if (token.empty()) {
-    std::ifstream in{std::filesystem::path(data_dir) / "admin.token"};
-    std::getline(in, token);
-  }
+  const auto token = node.resolved_token();
 
   try {
-    auto parts = http::parse_url(url);
+    auto parts = http::parse_url(node.url);
     auto target = (parts.target == "/" ? std::string{} : parts.target) + "/v1/sse?topic=" +
                   url_encode(rest[0]) + (since.empty() ? "" : "&since=" + url_encode(since));
     boost::asio::io_context ioc;
@@ -125,13 +112,9 @@ int run_tail_command(const std::vector<std::string>& args) {
     bhttp::read_header(stream, buffer, response);
     if (response.get().result() != bhttp::status::ok) {
       bhttp::read(stream, buffer, response);
-      std::string detail = response.get().body();
-      try {
-        detail = nlohmann::json::parse(detail).value("detail", detail);
-      } catch (const nlohmann::json::exception&) {
-      }
       std::cerr << "evmesh tail: " << response.get().result_int() << " "
-                << response.get().reason() << ": " << detail << std::endl;
+                << response.get().reason() << ": " << problem_detail(response.get().body())
+                << std::endl;
       return 1;
     }
     stream.expires_never();
