@@ -14,6 +14,9 @@ packages=(
   nlohmann-json3-dev                            # JSON
   libgtest-dev libgmock-dev libbenchmark-dev    # tests and micro-benchmarks
   curl wrk                                      # smoke checks and HTTP benchmarks
+  nats-server libnats-dev                       # cluster benchmark baseline (NATS)
+  nodejs node-ws                                # WebSocket baseline and independent verifiers
+  chromium                                      # browser test of the /ui/ page
 )
 
 missing=()
