@@ -20,6 +20,12 @@
 // queues (plus a keepalive chunk on a timer) and keeps one read pending to
 // notice the client leaving. The channel bounds what waits to be written; past
 // the bound the stream ends (overflow) instead of buffering without limit.
+//
+// Taking over (WebSocket upgrade): the handler calls responder::take_over;
+// on its strand the session gives up its socket (it counts as closed from
+// then on) and hands it to the handler's receiver with a lease. The core
+// keeps the taken connection weakly until the lease goes: stop() asks it to
+// shut down, waits for it like for an owed response, then aborts it.
 #include "transports/http_server.hpp"
 #include "transports/problem.hpp"
 
@@ -68,6 +74,7 @@ constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
 
 class session;
 class stream_channel;
+class server_lease;
 
 // Everything the server shares with its sessions.
 class server_core : public std::enable_shared_from_this<server_core> {
@@ -93,12 +100,18 @@ public:
   // Runs `post` under the lock if responses are still accepted; returns
   // whether it did.
   template <class Post> bool post_response(Post&& post);
+  // A lease for a connection being taken over on `strand`, and what to end
+  // when the server stops (given once the receiver has it).
+  std::shared_ptr<server_lease> lease(const net::any_io_executor& strand);
+  void keep_taken(uint64_t lease_id, const std::shared_ptr<taken_connection>& taken);
+  void forget_taken(uint64_t lease_id);
 
 private:
   void accept_next();
   void on_accept(const beast::error_code& ec, tcp::socket socket);
   void adopt(tcp::socket socket);
   std::vector<std::shared_ptr<session>> live_sessions();
+  std::vector<std::shared_ptr<taken_connection>> live_taken();
   tcp::endpoint resolve_listen_address() const;
 
   const server_options options_;
@@ -114,6 +127,8 @@ private:
   std::size_t responses_owed_ = 0;
   bool accepting_responses_ = true;
   std::unordered_map<const session*, std::weak_ptr<session>> sessions_;
+  std::unordered_map<uint64_t, std::weak_ptr<taken_connection>> taken_;  // by lease id
+  uint64_t next_lease_id_ = 1;
 
   std::mutex lifecycle_mutex_;  // serialises start() and stop()
   bool started_ = false;
@@ -156,6 +171,8 @@ public:
   void deliver(response res);
   // Any thread: send `head` and switch the connection to streaming.
   std::shared_ptr<stream_writer> begin_stream(response head, stream_options options);
+  // Any thread: hand the connection to `receiver` on the strand.
+  void begin_take_over(request req, take_over_fn receiver);
   // Any thread: run `task` on the strand unless the server has stopped.
   template <class Task> void post_stream_task(Task task);
   // Strand: end the stream (if any) for `why` and close the connection.
@@ -182,6 +199,7 @@ private:
   void drain();
   void close();
   void start_stream(std::shared_ptr<stream_channel> channel, stream_options options);
+  void take_over(request req, take_over_fn receiver);
   void watch_stream_client();
   void schedule_keepalive();
   void on_stream_write(const beast::error_code& ec);
@@ -321,10 +339,37 @@ public:
     if (answered_.exchange(true)) return nullptr;
     return session_->begin_stream(std::move(head), std::move(options));
   }
+  bool take_over(request req, take_over_fn receiver) {
+    if (answered_.exchange(true)) return false;
+    session_->begin_take_over(std::move(req), std::move(receiver));
+    return true;
+  }
 
 private:
   const std::shared_ptr<session> session_;
   std::atomic<bool> answered_{false};
+};
+
+// The lease on a taken-over connection: the core (and with it the
+// io_context) lives while it does, posts go through the core's gate, and its
+// end tells the core the connection is gone.
+class server_lease final : public connection_lease {
+public:
+  server_lease(std::shared_ptr<server_core> core, net::any_io_executor strand, uint64_t id)
+      : core_(std::move(core)), strand_(std::move(strand)), id_(id) {}
+  ~server_lease() override { core_->forget_taken(id_); }
+  server_lease(const server_lease&) = delete;
+  server_lease& operator=(const server_lease&) = delete;
+
+  bool post(std::function<void()> task) override {
+    return core_->post_response([&] { net::post(strand_, std::move(task)); });
+  }
+  uint64_t id() const { return id_; }
+
+private:
+  const std::shared_ptr<server_core> core_;
+  const net::any_io_executor strand_;
+  const uint64_t id_;
 };
 
 // ---- server_core -----------------------------------------------------------
@@ -402,14 +447,17 @@ void server_core::stop(std::chrono::milliseconds grace) {
   });
   for (auto& s : live_sessions())
     net::post(s->executor(), [s] { s->on_server_stopping(); });
+  for (auto& taken : live_taken()) taken->shut_down();
 
   {
     std::unique_lock lock{mutex_};
-    responses_done_.wait_for(lock, grace, [this] { return responses_owed_ == 0; });
+    responses_done_.wait_for(lock, grace,
+                             [this] { return responses_owed_ == 0 && taken_.empty(); });
     accepting_responses_ = false;  // late responders now do nothing
   }
   for (auto& s : live_sessions())
     net::post(s->executor(), [s] { s->force_close(); });
+  for (auto& taken : live_taken()) taken->abort();
 
   // With the acceptor and every socket closed, the threads run out of work.
   work_.reset();
@@ -466,6 +514,46 @@ std::vector<std::shared_ptr<session>> server_core::live_sessions() {
   return live;
 }
 
+std::vector<std::shared_ptr<taken_connection>> server_core::live_taken() {
+  std::vector<std::shared_ptr<taken_connection>> live;
+  std::lock_guard lock{mutex_};
+  for (auto& [id, weak] : taken_)
+    if (auto t = weak.lock()) live.push_back(std::move(t));
+  return live;
+}
+
+std::shared_ptr<server_lease> server_core::lease(const net::any_io_executor& strand) {
+  std::lock_guard lock{mutex_};
+  auto id = next_lease_id_++;
+  taken_.emplace(id, std::weak_ptr<taken_connection>{});  // stop() waits for it from now on
+  return std::make_shared<server_lease>(shared_from_this(), strand, id);
+}
+
+// A connection taken over while the server stops is ended at once: stop()
+// may have looked for taken connections before this one was registered.
+void server_core::keep_taken(uint64_t lease_id, const std::shared_ptr<taken_connection>& taken) {
+  bool stopping = false;
+  bool aborting = false;
+  {
+    std::lock_guard lock{mutex_};
+    auto it = taken_.find(lease_id);
+    if (it == taken_.end()) return;  // the lease is already gone
+    it->second = taken;
+    stopping = stopping_;
+    aborting = !accepting_responses_;
+  }
+  if (aborting)
+    taken->abort();
+  else if (stopping)
+    taken->shut_down();
+}
+
+void server_core::forget_taken(uint64_t lease_id) {
+  std::lock_guard lock{mutex_};
+  taken_.erase(lease_id);
+  if (taken_.empty() && responses_owed_ == 0) responses_done_.notify_all();
+}
+
 void server_core::begin_response() {
   std::lock_guard lock{mutex_};
   ++responses_owed_;
@@ -473,7 +561,7 @@ void server_core::begin_response() {
 
 void server_core::end_response() {
   std::lock_guard lock{mutex_};
-  if (--responses_owed_ == 0) responses_done_.notify_all();
+  if (--responses_owed_ == 0 && taken_.empty()) responses_done_.notify_all();
 }
 
 template <class Post> bool server_core::post_response(Post&& post) {
@@ -594,6 +682,9 @@ void session::dispatch(request req) {
   responder respond{[pending](response res) { pending->answer(std::move(res)); },
                     [pending](response head, stream_options options) {
                       return pending->stream(std::move(head), std::move(options));
+                    },
+                    [pending](request taken_req, take_over_fn receiver) {
+                      return pending->take_over(std::move(taken_req), std::move(receiver));
                     }};
   try {
     core_->request_handler()(std::move(req), respond);
@@ -703,6 +794,46 @@ void session::close() {
   stream_.close();
   core_->forget(this);
   notify_stream_end(stream_end::client_gone);
+}
+
+// ---- session: taking over ---------------------------------------------------
+
+void session::begin_take_over(request req, take_over_fn receiver) {
+  const bool posted = core_->post_response([&] {
+    net::post(strand_, [self = shared_from_this(), req = std::move(req),
+                        receiver = std::move(receiver)]() mutable {
+      self->take_over(std::move(req), std::move(receiver));
+    });
+  });
+  if (!posted) core_->end_response();  // stopped: force_close ends the connection
+}
+
+void session::take_over(request req, take_over_fn receiver) {
+  if (closed_) {
+    core_->end_response();
+    return;
+  }
+  if (buffer_.size() > 0) {  // the client sent more before it got an answer
+    auto res = make_problem(beast_http::status::bad_request,
+                            "bytes arrived after the upgrade request before it was answered",
+                            request_version_, false);
+    finish_handler_response(res);
+    write(std::move(res), true);
+    return;
+  }
+  core_->end_response();
+  closed_ = true;  // the socket is the receiver's now
+  phase_ = phase::closing;
+  core_->forget(this);
+  auto lease = core_->lease(strand_);
+  const auto lease_id = lease->id();
+  std::shared_ptr<taken_connection> taken;
+  try {
+    taken = receiver(connection_handover{std::move(stream_), std::move(req), std::move(lease)});
+  } catch (const std::exception& e) {
+    std::cerr << "evmesh http server: taking over a connection failed: " << e.what() << '\n';
+  }
+  if (taken) core_->keep_taken(lease_id, taken);
 }
 
 // ---- session: streaming ------------------------------------------------------
@@ -833,11 +964,16 @@ responder responder::observed(std::function<void(const response&)> observe) cons
       observe(head);
       return inner.stream(std::move(head), std::move(options));
     };
+  hand_over_fn hand_over;
+  if (hand_over_)
+    hand_over = [inner = *this](request req, take_over_fn receiver) {
+      return inner.take_over(std::move(req), std::move(receiver));
+    };
   return responder{answer_fn{[inner = *this, observe](response res) {
                      observe(res);
                      inner(std::move(res));
                    }},
-                   std::move(stream)};
+                   std::move(stream), std::move(hand_over)};
 }
 
 struct server::impl final : server_core {
