@@ -1,0 +1,337 @@
+// See ws_session.hpp. One session per connection; everything but send(),
+// close(), pause/resume and the server's shut_down/abort runs on the
+// connection's strand. Those enter through the lease (or, for abort, a plain
+// post: the server still runs its threads then).
+//
+// The send queue: producers append to `queue_` under the mutex; the strand
+// swaps it into `batch_` and writes the batch one message after the other.
+// The counts cover both, so the bound holds for everything not yet written.
+// `flush_posted_` says the strand will look at the queue again, so a producer
+// posts at most one flush however many messages it adds.
+//
+// Ending: begin_close() sends a close frame (Beast waits for the message
+// being written first) with a timer that aborts the socket if the client
+// does not let it finish; finish() runs once, drops the queue and tells the
+// handler why, then releases the handlers (they may own what owns us).
+#include "transports/ws_session.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace evmesh::ws {
+namespace {
+
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+namespace net = boost::asio;
+
+// Buffers kept between messages; larger ones are given back once used.
+constexpr std::size_t kept_read_buffer_bytes = 4096;
+constexpr std::size_t kept_batch_capacity = 64;
+constexpr std::size_t max_close_reason_bytes = 123;  // RFC 6455 5.5: 125 minus the code
+
+class session final : public connection,
+                      public http::taken_connection,
+                      public std::enable_shared_from_this<session> {
+public:
+  session(http::connection_handover handover, options opts)
+      : lease_(std::move(handover.lease)), options_(opts), ws_(std::move(handover.stream)),
+        request_(std::move(handover.req)) {}
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  // Strand.
+  void start(const std::function<handlers(std::shared_ptr<connection>)>& make_handlers) {
+    handlers_ = make_handlers(shared_from_this());
+    beast::get_lowest_layer(ws_).expires_never();  // the websocket layer has its own timeouts
+    websocket::stream_base::timeout timeouts;
+    timeouts.handshake_timeout = options_.close_timeout;
+    if (options_.idle_timeout.count() > 0) {
+      timeouts.idle_timeout = options_.idle_timeout;
+      timeouts.keep_alive_pings = true;
+    } else {
+      timeouts.idle_timeout = websocket::stream_base::none();
+      timeouts.keep_alive_pings = false;
+    }
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+      res.set(beast::http::field::server, "evmesh");
+    }));
+    ws_.read_message_max(options_.max_message_bytes);
+    ws_.auto_fragment(false);
+    ws_.text(true);
+    ws_.async_accept(request_, [self = shared_from_this()](const beast::error_code& ec) {
+      self->on_accept(ec);
+    });
+  }
+
+  // --- connection (any thread) ---------------------------------------------
+
+  bool send(std::shared_ptr<const std::string> text) override {
+    bool post_flush = false;
+    {
+      std::lock_guard lock{mutex_};
+      if (ending_)
+        return false;
+      if (queued_messages_ + 1 > options_.max_queued_messages ||
+          queued_bytes_ + text->size() > options_.max_queued_bytes) {
+        ending_ = true;  // only this send sees the overflow
+      } else {
+        queued_bytes_ += text->size();
+        ++queued_messages_;
+        queue_.push_back(std::move(text));
+        post_flush = !std::exchange(flush_posted_, true);
+      }
+    }
+    if (text) {  // not queued: it overflowed
+      lease_->post([self = shared_from_this()] { self->close_too_slow(); });
+      return false;
+    }
+    if (post_flush)
+      lease_->post([self = shared_from_this()] { self->write_queued(); });
+    return true;
+  }
+
+  void close(uint16_t code, std::string reason) override {
+    lease_->post([self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+      self->begin_close(static_cast<websocket::close_code>(code), std::move(reason),
+                        end_reason::server_closed);
+    });
+  }
+
+  void pause_reading() override { paused_ = true; }
+
+  void resume_reading() override {
+    paused_ = false;
+    lease_->post([self = shared_from_this()] { self->read_next(); });
+  }
+
+  // --- taken_connection (any thread) ---------------------------------------
+
+  void shut_down() override {
+    lease_->post([self = shared_from_this()] {
+      self->begin_close(websocket::close_code::going_away, "the node is stopping",
+                        end_reason::server_stopping);
+    });
+  }
+
+  void abort() override {
+    net::post(ws_.get_executor(),
+              [self = shared_from_this()] { self->abort_socket(end_reason::server_stopping); });
+  }
+
+private:
+  void close_too_slow() {
+    begin_close(websocket::close_code::try_again_later,
+                "send queue over " + std::to_string(options_.max_queued_messages) + " messages or " +
+                  std::to_string(options_.max_queued_bytes) + " bytes: the client reads too slowly",
+                end_reason::too_slow);
+  }
+
+  void on_accept(const beast::error_code& ec) {
+    request_ = {};  // not needed any more
+    if (ec || finished_)
+      return finish(closing_ ? end_reason_ : end_reason::client_gone);
+    open_ = true;
+    read_next();
+    write_queued();
+  }
+
+  // --- reading ---------------------------------------------------------------
+
+  void read_next() {
+    if (!open_ || finished_ || reading_ || paused_)
+      return;
+    reading_ = true;
+    ws_.async_read(read_buffer_, [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+      self->on_read(ec);
+    });
+  }
+
+  void on_read(const beast::error_code& ec) {
+    reading_ = false;
+    if (ec)
+      return finish(closing_ ? end_reason_ : classify(ec));
+    if (finished_)
+      return;
+    if (!closing_ && handlers_.on_message) {
+      auto text = beast::buffers_to_string(read_buffer_.data());
+      handlers_.on_message(std::move(text), ws_.got_binary());
+    }
+    read_buffer_.consume(read_buffer_.size());
+    if (read_buffer_.capacity() > kept_read_buffer_bytes)
+      read_buffer_.shrink_to_fit();
+    read_next();
+  }
+
+  static end_reason classify(const beast::error_code& ec) {
+    if (ec == websocket::error::closed)
+      return end_reason::client_closed;
+    if (ec == websocket::error::message_too_big)
+      return end_reason::too_big;
+    return end_reason::client_gone;
+  }
+
+  // --- writing ---------------------------------------------------------------
+
+  void write_queued() {
+    if (!open_ || closing_ || finished_ || writing_)
+      return;
+    if (next_ == batch_.size() && !take_batch())
+      return;
+    writing_ = true;
+    ws_.async_write(net::buffer(*batch_[next_]),
+                    [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+                      self->on_write(ec);
+                    });
+  }
+
+  // Retires the written batch and takes what is queued; false if nothing is.
+  bool take_batch() {
+    const std::size_t written = batch_.size();
+    if (written > 0 && handlers_.on_written)
+      handlers_.on_written(written);
+    batch_.clear();
+    if (batch_.capacity() > kept_batch_capacity)
+      batch_.shrink_to_fit();
+    next_ = 0;
+    std::lock_guard lock{mutex_};
+    queued_messages_ -= written;
+    queued_bytes_ -= batch_bytes_;
+    batch_.swap(queue_);
+    batch_bytes_ = 0;
+    for (const auto& message : batch_)
+      batch_bytes_ += message->size();
+    if (batch_.empty())
+      flush_posted_ = false;
+    return !batch_.empty();
+  }
+
+  void on_write(const beast::error_code& ec) {
+    writing_ = false;
+    if (ec)
+      return;  // the pending read fails too and ends the session
+    batch_[next_++].reset();
+    write_queued();
+  }
+
+  // --- ending ----------------------------------------------------------------
+
+  void begin_close(websocket::close_code code, std::string reason, end_reason why) {
+    if (closing_ || finished_)
+      return;
+    closing_ = true;
+    end_reason_ = why;
+    drop_queue();
+    if (!open_)  // still in the opening handshake: nothing to close politely
+      return abort_socket(why);
+    close_timer_.emplace(ws_.get_executor());
+    close_timer_->expires_after(options_.close_timeout);
+    close_timer_->async_wait([self = shared_from_this()](const beast::error_code& ec) {
+      if (!ec)
+        self->abort_socket(self->end_reason_);
+    });
+    if (reason.size() > max_close_reason_bytes)
+      reason.resize(max_close_reason_bytes);
+    ws_.async_close(websocket::close_reason{code, reason},
+                    [self = shared_from_this()](const beast::error_code&) {
+                      if (!self->reading_)  // else the read ends the session
+                        self->finish(self->end_reason_);
+                    });
+  }
+
+  void abort_socket(end_reason why) {
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    finish(closing_ ? end_reason_ : why);
+  }
+
+  // Stops sending: what is queued (and not being written) is dropped.
+  void drop_queue() {
+    std::lock_guard lock{mutex_};
+    ending_ = true;
+    queue_.clear();
+    queued_messages_ = 0;
+    queued_bytes_ = 0;
+  }
+
+  void finish(end_reason why) {
+    if (finished_)
+      return;
+    finished_ = true;
+    drop_queue();
+    if (close_timer_)
+      close_timer_->cancel();
+    auto done = std::move(handlers_);
+    handlers_ = {};
+    if (done.on_end)
+      done.on_end(why);
+  }
+
+  // Declared first so it goes last: the lease keeps the io_context alive
+  // while the socket exists.
+  const std::shared_ptr<http::connection_lease> lease_;
+  const options options_;
+  websocket::stream<beast::tcp_stream, false> ws_;
+  http::request request_;  // the upgrade request, until the handshake is answered
+  handlers handlers_;
+  beast::flat_buffer read_buffer_;
+  std::optional<net::steady_timer> close_timer_;
+  std::atomic<bool> paused_{false};
+  // Strand only.
+  std::vector<std::shared_ptr<const std::string>> batch_;  // being written
+  std::size_t next_ = 0;                                   // next message of batch_
+  std::size_t batch_bytes_ = 0;
+  end_reason end_reason_ = end_reason::client_gone;
+  bool open_ = false;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+  // Guarded by mutex_.
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<const std::string>> queue_;
+  std::size_t queued_messages_ = 0;  // queue_ plus batch_
+  std::size_t queued_bytes_ = 0;
+  bool flush_posted_ = false;
+  bool ending_ = false;              // no more sends
+};
+
+} // namespace
+
+const char* to_string(end_reason why) {
+  switch (why) {
+  case end_reason::client_closed:
+    return "the client closed the connection";
+  case end_reason::server_closed:
+    return "closed by the server";
+  case end_reason::client_gone:
+    return "the client went away";
+  case end_reason::too_slow:
+    return "the client read too slowly";
+  case end_reason::too_big:
+    return "the client sent a message over the size limit";
+  case end_reason::server_stopping:
+    return "the server is stopping";
+  }
+  return "unknown";
+}
+
+bool is_upgrade(const http::request& req) { return websocket::is_upgrade(req); }
+
+std::shared_ptr<http::taken_connection> run_session(
+  http::connection_handover handover, options opts,
+  const std::function<handlers(std::shared_ptr<connection>)>& make_handlers) {
+  auto s = std::make_shared<session>(std::move(handover), opts);
+  s->start(make_handlers);
+  return s;
+}
+
+} // namespace evmesh::ws
