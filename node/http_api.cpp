@@ -326,9 +326,12 @@ private:
     if (!may_subscribe(*scopes, r.pattern))
       return forbidden(c, "the token may not subscribe to \"" + r.pattern + "\"");
     r.version = c.req.version();
-    start_sse(sse_context{ctx_.controller, ctx_.reader, ctx_.gateway, ctx_.subscriber_queue_limit,
-                          ctx_.sse_heartbeat, ctx_.probe},
+    start_sse(sse_context{feed_context(), ctx_.sse_heartbeat, ctx_.probe},
               std::move(r), std::move(c.respond));
+  }
+
+  event_feed_context feed_context() const {
+    return {ctx_.controller, ctx_.reader, ctx_.gateway, ctx_.subscriber_queue_limit};
   }
 
   void find(call& c, std::string id) {

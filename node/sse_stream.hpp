@@ -1,13 +1,11 @@
-// One Server-Sent Events connection (GET /v1/sse): subscribes to the router
-// through the controller, then streams matching events as SSE frames. With a
-// resume point it first replays retained history after it, buffering live
-// events meanwhile, and drops live events the history already covered, so
-// the client sees every seq after the resume point once, in order. It never
-// blocks: events go into the connection's bounded stream_writer, and a
-// client that falls behind is disconnected (counted in the probe).
+// One Server-Sent Events connection (GET /v1/sse): an event_feed (subscribe,
+// replay from the resume point, live, each seq once and in order) whose
+// events are written as SSE frames. It never blocks: events go into the
+// connection's bounded stream_writer, and a client that falls behind is
+// disconnected (counted in the probe).
 #pragma once
 
-#include "actors/messages.hpp"
+#include "node/event_feed.hpp"
 #include "node/metrics.hpp"
 #include "transports/http_server.hpp"
 
@@ -18,10 +16,7 @@
 namespace evmesh {
 
 struct sse_context {
-  controller_actor controller;
-  store_reader_actor reader;
-  caf::actor gateway;
-  std::size_t queue_limit = 65536;  // events a stream may lag behind
+  event_feed_context feed;  // its queue_limit also bounds the stream's chunks
   std::chrono::milliseconds heartbeat{15000};
   metrics* probe = nullptr;
 };
