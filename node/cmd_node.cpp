@@ -7,6 +7,8 @@
 
 #include <evmesh/node.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <iostream>
 
@@ -22,6 +24,25 @@ uint64_t parse_count(const std::string& name, const std::string& value) {
   } catch (const std::exception&) {
   }
   throw usage_error("--" + name + " needs a non-negative integer, not \"" + value + "\"");
+}
+
+// A number of seconds (fractions allowed) in (0, 86400], or [0, 86400] with
+// `zero_allowed`; as milliseconds, at least 1 unless zero.
+std::chrono::milliseconds parse_seconds(const std::string& name, const std::string& value,
+                                        bool zero_allowed) {
+  double seconds = -1;
+  try {
+    std::size_t used = 0;
+    seconds = std::stod(value, &used);
+    if (used != value.size())
+      seconds = -1;
+  } catch (const std::exception&) {
+  }
+  if (!((seconds > 0 || (zero_allowed && seconds == 0)) && seconds <= 86400))
+    throw usage_error("--" + name + " needs a number of seconds (" + (zero_allowed ? "0 <= S" : "0 < S") +
+                      " <= 86400), not \"" + value + "\"");
+  std::chrono::milliseconds ms{static_cast<int64_t>(seconds * 1000 + 0.5)};
+  return seconds > 0 ? std::max(ms, std::chrono::milliseconds{1}) : ms;
 }
 
 std::vector<std::string> split_list(const std::string& value) {
@@ -82,20 +103,30 @@ void add_node_options(option_parser& parser, node_config& cfg) {
                   throw usage_error("--subscriber-queue-limit must be at least 1");
               }});
   parser.add({"sse-heartbeat", "SECONDS", "SSE comment heartbeat interval (default 15; fractions allowed)",
+              [&](const std::string& v) { cfg.sse_heartbeat = parse_seconds("sse-heartbeat", v, false); }});
+  parser.add({"ws-idle-timeout", "SECONDS",
+              "WebSocket: ping a client silent for half of this, close it after all of it "
+              "(default 60; 0 = never)",
+              [&](const std::string& v) { cfg.ws_idle_timeout = parse_seconds("ws-idle-timeout", v, true); }});
+  parser.add({"ws-max-message", "BYTES", "WebSocket: largest message a client may send (default 1048576)",
               [&](const std::string& v) {
-                double seconds = -1;
-                try {
-                  std::size_t used = 0;
-                  seconds = std::stod(v, &used);
-                  if (used != v.size())
-                    seconds = -1;
-                } catch (const std::exception&) {
-                }
-                if (!(seconds > 0 && seconds <= 86400))
-                  throw usage_error("--sse-heartbeat needs a number of seconds (0 < S <= 86400), not \"" + v + "\"");
-                cfg.sse_heartbeat = std::chrono::milliseconds{static_cast<int64_t>(seconds * 1000 + 0.5)};
-                if (cfg.sse_heartbeat.count() == 0)
-                  cfg.sse_heartbeat = std::chrono::milliseconds{1};
+                cfg.ws_max_message_bytes = parse_count("ws-max-message", v);
+                if (cfg.ws_max_message_bytes == 0)
+                  throw usage_error("--ws-max-message must be at least 1");
+              }});
+  parser.add({"ws-queue-messages", "N",
+              "WebSocket: messages a client may fall behind before it is closed with 1013 (default 4096)",
+              [&](const std::string& v) {
+                cfg.ws_send_queue_messages = parse_count("ws-queue-messages", v);
+                if (cfg.ws_send_queue_messages == 0)
+                  throw usage_error("--ws-queue-messages must be at least 1");
+              }});
+  parser.add({"ws-queue-bytes", "BYTES",
+              "WebSocket: bytes a client may fall behind before it is closed with 1013 (default 4194304)",
+              [&](const std::string& v) {
+                cfg.ws_send_queue_bytes = parse_count("ws-queue-bytes", v);
+                if (cfg.ws_send_queue_bytes == 0)
+                  throw usage_error("--ws-queue-bytes must be at least 1");
               }});
   parser.add({"http-threads", "N", "HTTP io threads (default 2)",
               [&](const std::string& v) { cfg.http_threads = static_cast<int>(parse_count("http-threads", v)); }});

@@ -199,6 +199,12 @@ parsed_publish parse_publish_request(const http::request& req) {
   return read_json_body(req, read_plain, false);
 }
 
+std::string read_event_object(const json& object, event& draft) {
+  if (auto why = read_plain(object, draft); !why.empty())
+    return why;
+  return check_envelope(draft);
+}
+
 std::string render_event(const event& e) {
   std::string out = "{\"id\":" + json(e.id).dump() + ",\"topic\":" + json(e.topic).dump() +
                     ",\"time\":\"" + format_rfc3339(e.time_us) + "\",\"seq\":" +

@@ -11,6 +11,8 @@
 
 #include <evmesh/event.hpp>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <string>
 #include <vector>
 
@@ -25,6 +27,11 @@ struct parsed_publish {
 // Drafts carry topic, id (maybe empty), data (compact JSON unless binary)
 // and headers; topic and id are checked too.
 parsed_publish parse_publish_request(const http::request& req);
+
+// One event in evmesh's own form `{"topic","data","id"?,"headers"?}` (other
+// members are ignored), checked as a published one is: empty when valid,
+// else what is wrong. For publishers that are not HTTP bodies (WebSocket).
+std::string read_event_object(const nlohmann::json& object, event& draft);
 
 // One event as a JSON object.
 std::string render_event(const event& e);

@@ -5,6 +5,7 @@
 #include "actors/gateway.hpp"
 #include "node/event_json.hpp"
 #include "node/sse_stream.hpp"
+#include "node/ws_protocol.hpp"
 #include "transports/problem.hpp"
 #include "transports/query_string.hpp"
 
@@ -33,7 +34,9 @@ struct call {
 
 class api : public std::enable_shared_from_this<api> {
 public:
-  explicit api(http_api_context context) : ctx_(std::move(context)) {}
+  explicit api(http_api_context context)
+      : ctx_(std::move(context)),
+        websocket_(ws_context{feed_context(), ctx_.publisher, ctx_.websocket, ctx_.probe}) {}
 
   void handle(http::request&& req, http::responder respond) {
     ctx_.probe->http_requests.fetch_add(1, std::memory_order_relaxed);
@@ -75,6 +78,8 @@ private:
       return only(c, bhttp::verb::post, "POST", [&] { create_token(c); });
     if (path == "/v1/sse")
       return only(c, bhttp::verb::get, "GET", [&] { sse(c); });
+    if (path == "/v1/ws")
+      return only(c, bhttp::verb::get, "GET", [&] { websocket(c); });
     problem(c, status::not_found, "no resource at " + path);
   }
 
@@ -330,6 +335,23 @@ private:
               std::move(r), std::move(c.respond));
   }
 
+  // The token comes as for SSE (browsers' WebSocket cannot set headers
+  // either); every later check happens per message in the protocol.
+  void websocket(call& c) {
+    auto scopes = authenticate(c, true);
+    if (!scopes)
+      return;
+    if (!ws::is_upgrade(c.req)) {
+      auto res = http::make_problem(status::upgrade_required,
+                                    "GET /v1/ws is a WebSocket: send Connection: Upgrade and "
+                                    "Upgrade: websocket",
+                                    c.req.version(), c.req.keep_alive());
+      res.set(bhttp::field::upgrade, "websocket");
+      return c.respond(std::move(res));
+    }
+    websocket_.serve(std::move(c.req), c.respond, std::move(*scopes));
+  }
+
   event_feed_context feed_context() const {
     return {ctx_.controller, ctx_.reader, ctx_.gateway, ctx_.subscriber_queue_limit};
   }
@@ -399,6 +421,7 @@ private:
   }
 
   http_api_context ctx_;
+  ws_endpoint websocket_;
 };
 
 } // namespace

@@ -8,6 +8,7 @@
 #include "node/auth.hpp"
 #include "node/metrics.hpp"
 #include "transports/http_server.hpp"
+#include "transports/ws_session.hpp"
 
 #include <chrono>
 #include <functional>
@@ -25,6 +26,7 @@ struct http_api_context {
   std::function<uint64_t()> open_connections;
   std::size_t subscriber_queue_limit = 65536;  // per SSE stream
   std::chrono::milliseconds sse_heartbeat{15000};
+  ws::options websocket;                       // per WebSocket connection
   metrics* probe = nullptr;
 };
 

@@ -43,6 +43,13 @@ std::string metrics::render(const std::string& extra) const {
   write(out, "sse_streams", "gauge", "SSE streams open now.",
         static_cast<uint64_t>(sse_streams.load(std::memory_order_relaxed)));
   c("sse_closed_slow_total", "SSE streams closed because the client fell behind.", sse_closed_slow);
+  write(out, "ws_connections", "gauge", "WebSocket connections open now.",
+        static_cast<uint64_t>(ws_connections.load(std::memory_order_relaxed)));
+  c("ws_messages_received_total", "Messages received from WebSocket clients.", ws_messages_received);
+  c("ws_messages_sent_total", "Messages written to WebSocket clients.", ws_messages_sent);
+  c("ws_errors_total", "Error messages sent to WebSocket clients.", ws_errors);
+  c("ws_closed_slow_total", "WebSocket connections closed (1013) because the client fell behind.",
+    ws_closed_slow);
   out << extra;
   return out.str();
 }

@@ -33,6 +33,11 @@ struct metrics {
   counter auth_failures{0};          // 401 and 403
   std::atomic<int64_t> sse_streams{0};  // SSE connections streaming now
   counter sse_closed_slow{0};        // SSE connections closed for falling behind
+  std::atomic<int64_t> ws_connections{0};  // WebSocket connections open now
+  counter ws_messages_received{0};   // messages from WebSocket clients
+  counter ws_messages_sent{0};       // messages written to WebSocket clients
+  counter ws_errors{0};              // error messages sent to WebSocket clients
+  counter ws_closed_slow{0};         // WebSocket connections closed (1013) for falling behind
 
   // Prometheus exposition text; `extra` is appended verbatim (gauges read
   // at scrape time, e.g. store and connection figures).

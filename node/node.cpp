@@ -67,6 +67,15 @@ void configure_caf(caf::actor_system_config& cfg, int worker_threads) {
   cfg.set("work-stealing.moderate-poll-attempts", 0);
 }
 
+ws::options websocket_options(const node_config& config) {
+  ws::options options;
+  options.idle_timeout = config.ws_idle_timeout;
+  options.max_message_bytes = config.ws_max_message_bytes;
+  options.max_queued_messages = config.ws_send_queue_messages;
+  options.max_queued_bytes = config.ws_send_queue_bytes;
+  return options;
+}
+
 } // namespace
 
 struct node::impl {
@@ -143,7 +152,8 @@ struct node::impl {
                  config.name, publisher, reader, writer, controller, gateway,
                  [this] { return auth.load(); },
                  [server_slot] { return *server_slot ? (*server_slot)->open_connections() : 0; },
-                 config.subscriber_queue_limit, config.sse_heartbeat, &probe}));
+                 config.subscriber_queue_limit, config.sse_heartbeat, websocket_options(config),
+                 &probe}));
     *server_slot = http_server.get();
     http_server->start();
   }

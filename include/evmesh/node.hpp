@@ -42,6 +42,15 @@ struct node_config {
   std::size_t max_body_bytes = 1024 * 1024;          // HTTP request bodies; 413 beyond
   std::size_t subscriber_queue_limit = 65536;        // events a subscriber may lag behind
   std::chrono::milliseconds sse_heartbeat{15000};    // SSE comment heartbeat interval
+  // WebSocket (GET /v1/ws): a client silent for half the idle timeout is
+  // pinged, and closed if nothing arrives within all of it (0: never);
+  // larger messages close the connection (1009); a client more than the
+  // queue's messages or bytes behind is closed (1013). The byte bound must
+  // exceed the largest event.
+  std::chrono::milliseconds ws_idle_timeout{60000};
+  std::size_t ws_max_message_bytes = 1024 * 1024;
+  std::size_t ws_send_queue_messages = 4096;
+  std::size_t ws_send_queue_bytes = 4 * 1024 * 1024;
   std::chrono::seconds retention_max_age{7 * 24 * 3600};  // 0: keep forever
   uint64_t retention_max_bytes = uint64_t{1} << 30;        // 0: no size cap
   std::chrono::seconds retention_interval{30};       // how often retention runs
