@@ -9,10 +9,12 @@
 // `flush_posted_` says the strand will look at the queue again, so a producer
 // posts at most one flush however many messages it adds.
 //
-// Ending: begin_close() sends a close frame (Beast waits for the message
-// being written first) with a timer that aborts the socket if the client
-// does not let it finish; finish() runs once, drops the queue and tells the
-// handler why, then releases the handlers (they may own what owns us).
+// Ending: finish() runs once, drops the queue and tells the handler why,
+// then releases the handlers (they may own what owns us). A close the server
+// starts (begin_close) finishes at once — for the handler the connection is
+// over — and then sends the close frame (Beast waits for the message being
+// written first) with a timer that aborts the socket if the client does not
+// let the handshake end.
 #include "transports/ws_session.hpp"
 
 #include <boost/asio/post.hpp>
@@ -20,6 +22,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -36,6 +39,8 @@ namespace net = boost::asio;
 constexpr std::size_t kept_read_buffer_bytes = 4096;
 constexpr std::size_t kept_batch_capacity = 64;
 constexpr std::size_t max_close_reason_bytes = 123;  // RFC 6455 5.5: 125 minus the code
+// How long a stopping server waits for a client to answer its close frame.
+constexpr std::chrono::milliseconds stop_close_timeout{1000};
 
 class session final : public connection,
                       public http::taken_connection,
@@ -118,7 +123,8 @@ public:
   void shut_down() override {
     lease_->post([self = shared_from_this()] {
       self->begin_close(websocket::close_code::going_away, "the node is stopping",
-                        end_reason::server_stopping);
+                        end_reason::server_stopping,
+                        std::min(stop_close_timeout, self->options_.close_timeout));
     });
   }
 
@@ -138,7 +144,7 @@ private:
   void on_accept(const beast::error_code& ec) {
     request_ = {};  // not needed any more
     if (ec || finished_)
-      return finish(closing_ ? end_reason_ : end_reason::client_gone);
+      return finish(end_reason::client_gone);
     open_ = true;
     read_next();
     write_queued();
@@ -157,8 +163,11 @@ private:
 
   void on_read(const beast::error_code& ec) {
     reading_ = false;
-    if (ec)
-      return finish(closing_ ? end_reason_ : classify(ec));
+    if (ec) {
+      if (close_timer_)
+        close_timer_->cancel();
+      return finish(classify(ec));
+    }
     if (finished_)
       return;
     if (!closing_ && handlers_.on_message) {
@@ -225,32 +234,36 @@ private:
   // --- ending ----------------------------------------------------------------
 
   void begin_close(websocket::close_code code, std::string reason, end_reason why) {
+    begin_close(code, std::move(reason), why, options_.close_timeout);
+  }
+
+  void begin_close(websocket::close_code code, std::string reason, end_reason why,
+                   std::chrono::milliseconds timeout) {
     if (closing_ || finished_)
       return;
     closing_ = true;
-    end_reason_ = why;
-    drop_queue();
+    finish(why);
     if (!open_)  // still in the opening handshake: nothing to close politely
       return abort_socket(why);
     close_timer_.emplace(ws_.get_executor());
-    close_timer_->expires_after(options_.close_timeout);
-    close_timer_->async_wait([self = shared_from_this()](const beast::error_code& ec) {
+    close_timer_->expires_after(timeout);
+    close_timer_->async_wait([self = shared_from_this(), why](const beast::error_code& ec) {
       if (!ec)
-        self->abort_socket(self->end_reason_);
+        self->abort_socket(why);
     });
     if (reason.size() > max_close_reason_bytes)
       reason.resize(max_close_reason_bytes);
     ws_.async_close(websocket::close_reason{code, reason},
                     [self = shared_from_this()](const beast::error_code&) {
-                      if (!self->reading_)  // else the read ends the session
-                        self->finish(self->end_reason_);
+                      if (self->close_timer_)
+                        self->close_timer_->cancel();
                     });
   }
 
   void abort_socket(end_reason why) {
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
-    finish(closing_ ? end_reason_ : why);
+    finish(why);
   }
 
   // Stops sending: what is queued (and not being written) is dropped.
@@ -267,8 +280,6 @@ private:
       return;
     finished_ = true;
     drop_queue();
-    if (close_timer_)
-      close_timer_->cancel();
     auto done = std::move(handlers_);
     handlers_ = {};
     if (done.on_end)
@@ -289,7 +300,6 @@ private:
   std::vector<std::shared_ptr<const std::string>> batch_;  // being written
   std::size_t next_ = 0;                                   // next message of batch_
   std::size_t batch_bytes_ = 0;
-  end_reason end_reason_ = end_reason::client_gone;
   bool open_ = false;
   bool reading_ = false;
   bool writing_ = false;

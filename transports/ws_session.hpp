@@ -9,7 +9,7 @@
 //   - a client that sends nothing for idle_timeout / 2 is pinged, and closed
 //     if nothing (not even the pong) arrives within idle_timeout;
 //   - every close handshake, and the close of a client that no longer
-//     reads, ends within close_timeout.
+//     reads, ends within close_timeout (1 s at most when the server stops).
 // This is the generic transport; what the messages mean is the handler's
 // business (node/ws_protocol for evmesh's JSON protocol).
 #pragma once
