@@ -4,6 +4,7 @@
 // reading being closed while a fast one keeps receiving, and SIGTERM with
 // open streams.
 #include "support/api_client.hpp"
+#include "support/metrics.hpp"
 #include "support/node_process.hpp"
 #include "support/sse_client.hpp"
 
@@ -44,14 +45,6 @@ protected:
 
 temp_dir* Sse::dir = nullptr;
 node_process* Sse::node = nullptr;
-
-uint64_t metric(api_client& c, const std::string& name) {
-  auto body = c.get("/metrics").body;
-  auto pos = body.find("\n" + name + " ");
-  if (pos == std::string::npos)
-    return ~uint64_t{0};
-  return std::stoull(body.substr(pos + name.size() + 2));
-}
 
 // Reads events until `last` and checks they are exactly first..last.
 void expect_consecutive(sse_client& s, uint64_t first, uint64_t last) {
