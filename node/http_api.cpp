@@ -5,6 +5,7 @@
 #include "actors/gateway.hpp"
 #include "node/event_json.hpp"
 #include "node/sse_stream.hpp"
+#include "node/web_ui.hpp"
 #include "node/ws_protocol.hpp"
 #include "transports/problem.hpp"
 #include "transports/query_string.hpp"
@@ -64,6 +65,8 @@ private:
       return only(c, bhttp::verb::get, "GET", [&] { healthz(c); });
     if (path == "/metrics")
       return only(c, bhttp::verb::get, "GET", [&] { metrics_text(c); });
+    if (path == "/ui" || path == "/ui/")
+      return only(c, bhttp::verb::get, "GET", [&] { web_ui(c); });
     if (path == "/v1/events") {
       if (method == bhttp::verb::post)
         return publish(c);
@@ -163,6 +166,28 @@ private:
   void healthz(call& c) {
     c.respond(json_response(c.req, status::ok,
                             json{{"status", "ok"}, {"node", ctx_.node_name}}.dump()));
+  }
+
+  // No auth: the page asks for a token and uses it on /v1/ws. It loads
+  // nothing from elsewhere, and the policy says so.
+  void web_ui(call& c) {
+    if (c.target.path == "/ui") {
+      http::response res{status::moved_permanently, c.req.version()};
+      res.set(bhttp::field::location, "/ui/");
+      res.keep_alive(c.req.keep_alive());
+      return c.respond(std::move(res));
+    }
+    http::response res{status::ok, c.req.version()};
+    res.set(bhttp::field::content_type, "text/html; charset=utf-8");
+    res.set(bhttp::field::cache_control, "no-cache");
+    res.set("Content-Security-Policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+            "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("Referrer-Policy", "no-referrer");
+    res.keep_alive(c.req.keep_alive());
+    res.body() = std::string(web_ui_page());
+    c.respond(std::move(res));
   }
 
   void metrics_text(call& c) {
