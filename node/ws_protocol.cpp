@@ -28,13 +28,13 @@ constexpr std::size_t max_publishes_in_flight = 256;  // reading pauses at this 
 // Close code for a client that does not keep up (RFC 6455 "try again later").
 constexpr uint16_t close_try_again_later = 1013;
 
-// Each event's message is rendered once and shared by every connection that
-// sends it. Entries are picked by seq; an entry keeps small messages (so the
+// Each event's message is rendered (and framed) once and shared by every
+// connection that sends it. Entries are picked by seq; an entry keeps small messages (so the
 // connections served after the first writes still find them) and only
 // refers weakly to big ones (alive while some queue holds them).
 class event_message_cache {
 public:
-  std::shared_ptr<const std::string> message(const event& e) {
+  ws::frame message(const event& e) {
     auto& entry = entries_[e.seq % entries_.size()];
     std::lock_guard lock{entry.mutex};
     if (entry.seq == e.seq) {
@@ -43,7 +43,7 @@ public:
       if (auto alive = entry.shared.lock())
         return alive;
     }
-    auto text = std::make_shared<const std::string>(render(e));
+    auto text = ws::make_text_frame(render(e));
     entry.seq = e.seq;
     entry.kept = text->size() <= max_kept_bytes ? text : nullptr;
     entry.shared = text;
@@ -61,7 +61,7 @@ private:
   struct cache_entry {
     std::mutex mutex;
     uint64_t seq = 0;
-    std::shared_ptr<const std::string> kept;
+    ws::frame kept;
     std::weak_ptr<const std::string> shared;
   };
   std::array<cache_entry, 256> entries_;

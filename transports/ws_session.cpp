@@ -3,11 +3,14 @@
 // connection's strand. Those enter through the lease (or, for abort, a plain
 // post: the server still runs its threads then).
 //
-// The send queue: producers append to `queue_` under the mutex; the strand
-// swaps it into `batch_` and writes the batch one message after the other.
-// The counts cover both, so the bound holds for everything not yet written.
-// `flush_posted_` says the strand will look at the queue again, so a producer
-// posts at most one flush however many messages it adds.
+// The send queue: producers append frames to `queue_` under the mutex; the
+// strand swaps it into `batch_` and appends the batch to the socket layer
+// (coalescing_socket) while it has room, which writes them in one go. The
+// counts cover queue and batch, so the bound holds for everything the socket
+// has not taken yet. `flush_posted_` says the strand will look at the queue
+// again, so a producer posts at most one flush however many messages it adds.
+// Data frames go after Beast's own frames only while Beast is open: never
+// after a close frame.
 //
 // Ending: finish() runs once, drops the queue and tells the handler why,
 // then releases the handlers (they may own what owns us). A close the server
@@ -16,6 +19,8 @@
 // written first) with a timer that aborts the socket if the client does not
 // let the handshake end.
 #include "transports/ws_session.hpp"
+
+#include "transports/coalescing_socket.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -35,8 +40,7 @@ namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 namespace net = boost::asio;
 
-// Buffers kept between messages; larger ones are given back once used.
-constexpr std::size_t kept_read_buffer_bytes = 4096;
+// Batch capacity kept between bursts; more is given back once used.
 constexpr std::size_t kept_batch_capacity = 64;
 constexpr std::size_t max_close_reason_bytes = 123;  // RFC 6455 5.5: 125 minus the code
 // How long a stopping server waits for a client to answer its close frame.
@@ -47,7 +51,8 @@ class session final : public connection,
                       public std::enable_shared_from_this<session> {
 public:
   session(http::connection_handover handover, options opts)
-      : lease_(std::move(handover.lease)), options_(opts), ws_(std::move(handover.stream)),
+      : lease_(std::move(handover.lease)), options_(opts),
+        ws_(coalescing_socket(handover.stream.release_socket(), lease_)),
         request_(std::move(handover.req)) {}
   session(const session&) = delete;
   session& operator=(const session&) = delete;
@@ -55,7 +60,6 @@ public:
   // Strand.
   void start(const std::function<handlers(std::shared_ptr<connection>)>& make_handlers) {
     handlers_ = make_handlers(shared_from_this());
-    beast::get_lowest_layer(ws_).expires_never();  // the websocket layer has its own timeouts
     websocket::stream_base::timeout timeouts;
     timeouts.handshake_timeout = options_.close_timeout;
     if (options_.idle_timeout.count() > 0) {
@@ -70,8 +74,10 @@ public:
       res.set(beast::http::field::server, "evmesh");
     }));
     ws_.read_message_max(options_.max_message_bytes);
-    ws_.auto_fragment(false);
-    ws_.text(true);
+    ws_.next_layer().on_room([weak = weak_from_this()] {
+      if (auto self = weak.lock())
+        self->write_queued();
+    });
     ws_.async_accept(request_, [self = shared_from_this()](const beast::error_code& ec) {
       self->on_accept(ec);
     });
@@ -79,7 +85,7 @@ public:
 
   // --- connection (any thread) ---------------------------------------------
 
-  bool send(std::shared_ptr<const std::string> text) override {
+  bool send(frame text) override {
     bool post_flush = false;
     {
       std::lock_guard lock{mutex_};
@@ -175,8 +181,7 @@ private:
       handlers_.on_message(std::move(text), ws_.got_binary());
     }
     read_buffer_.consume(read_buffer_.size());
-    if (read_buffer_.capacity() > kept_read_buffer_bytes)
-      read_buffer_.shrink_to_fit();
+    read_buffer_.shrink_to_fit();  // an idle connection keeps no read buffer
     read_next();
   }
 
@@ -191,18 +196,18 @@ private:
   // --- writing ---------------------------------------------------------------
 
   void write_queued() {
-    if (!open_ || closing_ || finished_ || writing_)
+    if (!open_ || closing_ || finished_ || !ws_.is_open())
       return;
-    if (next_ == batch_.size() && !take_batch())
-      return;
-    writing_ = true;
-    ws_.async_write(net::buffer(*batch_[next_]),
-                    [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
-                      self->on_write(ec);
-                    });
+    auto& socket = ws_.next_layer();
+    while (socket.has_room()) {
+      if (next_ == batch_.size() && !take_batch())
+        break;
+      socket.append(std::move(batch_[next_++]));
+    }
+    socket.flush();
   }
 
-  // Retires the written batch and takes what is queued; false if nothing is.
+  // Retires the appended batch and takes what is queued; false if nothing is.
   bool take_batch() {
     const std::size_t written = batch_.size();
     if (written > 0 && handlers_.on_written)
@@ -221,14 +226,6 @@ private:
     if (batch_.empty())
       flush_posted_ = false;
     return !batch_.empty();
-  }
-
-  void on_write(const beast::error_code& ec) {
-    writing_ = false;
-    if (ec)
-      return;  // the pending read fails too and ends the session
-    batch_[next_++].reset();
-    write_queued();
   }
 
   // --- ending ----------------------------------------------------------------
@@ -262,7 +259,7 @@ private:
 
   void abort_socket(end_reason why) {
     beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    beast::get_lowest_layer(ws_).close(ignored);
     finish(why);
   }
 
@@ -290,24 +287,23 @@ private:
   // while the socket exists.
   const std::shared_ptr<http::connection_lease> lease_;
   const options options_;
-  websocket::stream<beast::tcp_stream, false> ws_;
+  websocket::stream<coalescing_socket, false> ws_;
   http::request request_;  // the upgrade request, until the handshake is answered
   handlers handlers_;
   beast::flat_buffer read_buffer_;
   std::optional<net::steady_timer> close_timer_;
   std::atomic<bool> paused_{false};
   // Strand only.
-  std::vector<std::shared_ptr<const std::string>> batch_;  // being written
-  std::size_t next_ = 0;                                   // next message of batch_
+  std::vector<frame> batch_;  // taken from the queue, going to the socket
+  std::size_t next_ = 0;      // next message of batch_
   std::size_t batch_bytes_ = 0;
   bool open_ = false;
   bool reading_ = false;
-  bool writing_ = false;
   bool closing_ = false;
   bool finished_ = false;
   // Guarded by mutex_.
   std::mutex mutex_;
-  std::vector<std::shared_ptr<const std::string>> queue_;
+  std::vector<frame> queue_;
   std::size_t queued_messages_ = 0;  // queue_ plus batch_
   std::size_t queued_bytes_ = 0;
   bool flush_posted_ = false;
@@ -315,6 +311,26 @@ private:
 };
 
 } // namespace
+
+frame make_text_frame(std::string_view text) {
+  std::string out;
+  const auto n = text.size();
+  out.reserve(n + 10);
+  out.push_back(static_cast<char>(0x81));  // FIN, text
+  if (n < 126) {
+    out.push_back(static_cast<char>(n));
+  } else if (n <= 0xffff) {
+    out.push_back(static_cast<char>(126));
+    out.push_back(static_cast<char>(n >> 8));
+    out.push_back(static_cast<char>(n & 0xff));
+  } else {
+    out.push_back(static_cast<char>(127));
+    for (int shift = 56; shift >= 0; shift -= 8)
+      out.push_back(static_cast<char>((static_cast<uint64_t>(n) >> shift) & 0xff));
+  }
+  out.append(text);
+  return std::make_shared<const std::string>(std::move(out));
+}
 
 const char* to_string(end_reason why) {
   switch (why) {

@@ -22,8 +22,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace evmesh::ws {
+
+// One text message framed for the wire (RFC 6455: final, unmasked, text),
+// so that one rendering serves every connection that sends it.
+using frame = std::shared_ptr<const std::string>;
+frame make_text_frame(std::string_view text);
 
 // Why a connection ended (given once to handlers::on_end).
 enum class end_reason {
@@ -50,8 +56,8 @@ public:
   virtual ~connection() = default;
   // Queues a text message. False once the connection is ending, and for the
   // message that would overflow the queue (the connection then closes 1013).
-  virtual bool send(std::shared_ptr<const std::string> text) = 0;
-  bool send(std::string text) { return send(std::make_shared<const std::string>(std::move(text))); }
+  virtual bool send(frame message) = 0;
+  bool send(std::string_view text) { return send(make_text_frame(text)); }
   // Closes with `code` and `reason` (at most 123 bytes); what is still queued
   // is dropped.
   virtual void close(uint16_t code, std::string reason) = 0;
