@@ -46,6 +46,30 @@ constexpr std::size_t max_close_reason_bytes = 123;  // RFC 6455 5.5: 125 minus 
 // How long a stopping server waits for a client to answer its close frame.
 constexpr std::chrono::milliseconds stop_close_timeout{1000};
 
+// The read buffer: a flat_buffer that tells Beast it may grow only by as
+// much as it holds (at least min_step bytes). Beast prepares that much before
+// every read, so the read an idle connection keeps pending holds 64 bytes
+// instead of 1536, and a large message still arrives in a few doubling steps
+// (Beast enforces max_message_bytes on its own).
+class growing_buffer {
+public:
+  using const_buffers_type = beast::flat_buffer::const_buffers_type;
+  using mutable_buffers_type = beast::flat_buffer::mutable_buffers_type;
+
+  std::size_t size() const noexcept { return buffer_.size(); }
+  std::size_t max_size() const noexcept { return buffer_.size() + std::max(min_step, buffer_.size()); }
+  std::size_t capacity() const noexcept { return buffer_.capacity(); }
+  const_buffers_type data() const noexcept { return buffer_.data(); }
+  mutable_buffers_type prepare(std::size_t n) { return buffer_.prepare(n); }
+  void commit(std::size_t n) noexcept { buffer_.commit(n); }
+  void consume(std::size_t n) noexcept { buffer_.consume(n); }
+  void shrink_to_fit() { buffer_.shrink_to_fit(); }
+
+private:
+  static constexpr std::size_t min_step = 64;
+  beast::flat_buffer buffer_;
+};
+
 class session final : public connection,
                       public http::taken_connection,
                       public std::enable_shared_from_this<session> {
@@ -290,7 +314,7 @@ private:
   websocket::stream<coalescing_socket, false> ws_;
   http::request request_;  // the upgrade request, until the handshake is answered
   handlers handlers_;
-  beast::flat_buffer read_buffer_;
+  growing_buffer read_buffer_;
   std::optional<net::steady_timer> close_timer_;
   std::atomic<bool> paused_{false};
   // Strand only.

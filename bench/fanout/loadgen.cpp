@@ -28,6 +28,7 @@
 #include <boost/asio/write.hpp>
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,6 +72,7 @@ struct options {
   std::size_t payload = 100;
   int server_pid = 0;
   int timeout = 180;  // seconds for the whole run
+  bool subscribe = true;  // false: connect only, report the server's RSS, stop
 };
 
 // Phases, as stamped into each event's data ("p").
@@ -421,7 +423,13 @@ int run_worker(const options& opt, std::size_t count, int out) {
       mark(i, 2);
     };
     conns.push_back(std::make_shared<connection>(ioc, on_text, on_end));
-    conns.back()->start(server, opt.port, opt.path, [c = conns.back().get(), &subscribe] { c->send(subscribe); });
+    conns.back()->start(server, opt.port, opt.path, [&, c = conns.back().get(), opened] {
+      if (opt.subscribe)
+        return c->send(subscribe);
+      *opened = true;  // connected is all this run wants
+      ++subscribed;
+      check();
+    });
   }
   net::steady_timer deadline{ioc, std::chrono::seconds{opt.timeout}};
   deadline.async_wait([&](boost::system::error_code ec) {
@@ -615,8 +623,20 @@ int run(const options& opt) {
     throw std::runtime_error("the workers did not get ready in time");
   const double connect_seconds = std::chrono::duration<double>(clock_type::now() - connect_start).count();
   const long rss_after = opt.server_pid ? rss_kib(opt.server_pid) : -1;
-  std::cerr << opt.name << ": " << subscribed << " subscribed (" << refused << " failed) in " << connect_seconds
-            << " s\n";
+  std::cerr << opt.name << ": " << subscribed << (opt.subscribe ? " subscribed (" : " connected (") << refused
+            << " failed) in " << connect_seconds << " s\n";
+  if (!opt.subscribe) {
+    std::printf("RESULT name=%s clients=%zu subscribed=0 rss_before_kib=%ld rss_after_kib=%ld "
+                "rss_per_conn_bytes=%.0f\n",
+                opt.name.c_str(), subscribed, rss_before, rss_after,
+                subscribed ? static_cast<double>(rss_after - rss_before) * 1024.0 / static_cast<double>(subscribed) : -1.0);
+    for (auto& w : workers) {
+      ::kill(w.pid, SIGTERM);
+      ::close(w.fd);
+      ::waitpid(w.pid, nullptr, 0);
+    }
+    return 0;
+  }
 
   publisher pub(opt);
   // Phase 1: as fast as acks allow.
@@ -699,7 +719,8 @@ int run(const options& opt) {
 const char* usage =
   "usage: fanout_loadgen --port PORT [--path /v1/ws?token=T] [--name NAME] [--clients N] [--procs K]\n"
   "                      [--events M] [--window W] [--rate R] [--seconds S] [--payload BYTES]\n"
-  "                      [--server-pid PID] [--timeout SECONDS] [--topic TOPIC]\n";
+  "                      [--server-pid PID] [--timeout SECONDS] [--topic TOPIC] [--subscribe 0]\n"
+  "  --subscribe 0: only connect, print the server's RSS per connection, stop.\n";
 
 } // namespace
 
@@ -725,6 +746,7 @@ int main(int argc, char** argv) {
       else if (a == "--payload") opt.payload = std::stoul(v);
       else if (a == "--server-pid") opt.server_pid = std::stoi(v);
       else if (a == "--timeout") opt.timeout = std::stoi(v);
+      else if (a == "--subscribe") opt.subscribe = v != "0";
       else throw std::invalid_argument("unknown option " + a);
     }
     if (opt.port == 0 || opt.procs < 1 || opt.clients < 1 || opt.events < 1 || opt.window < 1 || opt.rate <= 0)

@@ -4,7 +4,8 @@
 // message answered with an error (and the connection going on), an
 // oversized message closing with 1009, 401 before the upgrade, 403 as an
 // error message, pipelined publishes acked in order, protocol pings and the
-// idle timeout, and SIGTERM closing connections with 1001. The load tests
+// idle timeout, a half-mebibyte message both ways, and SIGTERM closing
+// connections with 1001. The load tests
 // (1000 clients, subscribe/unsubscribe races, a slow client) are in
 // ws_load_test.cpp.
 #include "support/api_client.hpp"
@@ -326,6 +327,25 @@ TEST(WsIdle, SilentClientIsPingedThenClosedWhileAnAnsweringOneStays) {
   live.send(json{{"op", "ping"}});
   EXPECT_EQ(live.next_json(), json({{"op", "pong"}}));
   live.close();
+  EXPECT_EQ(node.stop(), 0) << node.output();
+}
+
+TEST(WsLarge, AMessageOfHalfAMebibyteIsPublishedAndDeliveredWhole) {
+  temp_dir dir;
+  node_process node(dir.path());
+  ws_client c(node.port(), "/v1/ws?token=" + node.admin_token());
+  subscribed(c, "ws.large");
+  std::string big(512 * 1024, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 997)
+    big[i] = static_cast<char>('a' + i % 26);
+  c.send(json{{"op", "publish"}, {"topic", "ws.large"}, {"data", big}});
+  auto got = collect(c, 2);
+  auto ack = find_op(got, "ack");
+  auto ev = find_op(got, "event");
+  ASSERT_TRUE(ack && ev) << "no ack and event";
+  EXPECT_EQ((*ev)["data"], big);
+  EXPECT_EQ((*ev)["seq"], (*ack)["seq"]);
+  c.close();
   EXPECT_EQ(node.stop(), 0) << node.output();
 }
 
