@@ -35,6 +35,11 @@ using retain_atom = caf::atom_constant<caf::atom("retain")>;
 using put_rec_atom = caf::atom_constant<caf::atom("putrec")>;
 using token_atom = caf::atom_constant<caf::atom("token")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using ingest_atom = caf::atom_constant<caf::atom("ingest")>;
+using peer_atom = caf::atom_constant<caf::atom("peer")>;
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
+using forward_atom = caf::atom_constant<caf::atom("forward")>;
+using interest_atom = caf::atom_constant<caf::atom("interest")>;
 
 // --- publishing -------------------------------------------------------------
 
@@ -108,14 +113,23 @@ using store_reader_actor = caf::typed_actor<
   caf::replies_to<find_atom, std::string>::with<std::optional<event>>>;
 
 // Takes events in, stamps and batches them, acks once durable, routes them.
-// flush answers once everything received before it is durable and routed.
+// ingest takes events received from a peer node as they are (id, time,
+// origin kept) through the same batches. flush answers once everything
+// received before it is durable and routed.
 using publisher_actor = caf::typed_actor<
   caf::reacts_to<publish_atom, std::vector<event>, publish_callback>,
+  caf::reacts_to<ingest_atom, std::vector<event>, publish_callback>,
   caf::replies_to<flush_atom>::with<bool>>;
 
-// Matches events against subscriptions and fans them out.
+// Matches events against subscriptions and fans them out; events published
+// here also go to the link of every peer node whose interest matches
+// (peer: name, patterns, link actor; no patterns removes the peer). The
+// watcher (the cluster manager) hears the set of local patterns on change
+// as (interest_atom, std::vector<std::string>).
 using router_actor = caf::typed_actor<
   caf::reacts_to<route_atom, std::vector<event_ptr>>,
+  caf::reacts_to<peer_atom, std::string, std::vector<std::string>, caf::actor>,
+  caf::reacts_to<watch_atom, caf::actor>,
   caf::reacts_to<subscribe_atom, subscriber_id, std::string, caf::actor, uint64_t>,
   caf::reacts_to<unsub_atom, subscriber_id>,
   caf::reacts_to<consumed_atom, subscriber_id, uint64_t>>;

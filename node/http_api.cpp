@@ -5,6 +5,8 @@
 #include "actors/gateway.hpp"
 #include "node/event_json.hpp"
 #include "node/sse_stream.hpp"
+#include "node/cluster_api.hpp"
+#include "cluster/member_table.hpp"
 #include "transports/problem.hpp"
 #include "transports/query_string.hpp"
 
@@ -75,6 +77,8 @@ private:
       return only(c, bhttp::verb::post, "POST", [&] { create_token(c); });
     if (path == "/v1/sse")
       return only(c, bhttp::verb::get, "GET", [&] { sse(c); });
+    if (path == "/v1/cluster")
+      return only(c, bhttp::verb::get, "GET", [&] { cluster_state(c); });
     problem(c, status::not_found, "no resource at " + path);
   }
 
@@ -353,6 +357,38 @@ private:
           },
           [shared](caf::error& err) {
             problem(*shared, status::service_unavailable, "lookup: " + caf::to_string(err));
+          });
+    });
+  }
+
+  void cluster_state(call& c) {
+    auto scopes = authenticate(c);
+    if (!scopes)
+      return;
+    if (!is_admin(*scopes))
+      return forbidden(c, "only an admin token may read the cluster state");
+    std::optional<std::string> owner_key;
+    if (auto it = c.target.query.find("owner_of"); it != c.target.query.end())
+      owner_key = it->second;
+    if (!ctx_.cluster_manager) {
+      json alone = render_cluster(cluster::cluster_view{ctx_.node_name, "", 0, {}, {}, {ctx_.node_name}});
+      if (owner_key)
+        alone["owner"] = ctx_.node_name;
+      return c.respond(json_response(c.req, status::ok, alone.dump()));
+    }
+    auto self = shared_from_this();
+    auto shared = std::make_shared<call>(std::move(c));
+    run_in_gateway(ctx_.gateway, [self, shared, owner_key](caf::event_based_actor* gw) {
+      gw->request(self->ctx_.cluster_manager, actor_timeout, cluster::cluster_atom::value)
+        .then(
+          [shared, owner_key](const cluster::cluster_view& view) {
+            auto body = render_cluster(view);
+            if (owner_key)
+              body["owner"] = cluster::rendezvous_owner(*owner_key, view.live_names);
+            shared->respond(json_response(shared->req, status::ok, body.dump()));
+          },
+          [shared](caf::error& err) {
+            problem(*shared, status::service_unavailable, "cluster state: " + caf::to_string(err));
           });
     });
   }

@@ -43,6 +43,18 @@ std::string metrics::render(const std::string& extra) const {
   write(out, "sse_streams", "gauge", "SSE streams open now.",
         static_cast<uint64_t>(sse_streams.load(std::memory_order_relaxed)));
   c("sse_closed_slow_total", "SSE streams closed because the client fell behind.", sse_closed_slow);
+  c("cluster_frames_received_total", "Well-formed frames received from peer nodes.",
+    cluster_frames_received);
+  c("cluster_frames_refused_total", "Frames from peers refused as malformed.", cluster_frames_refused);
+  c("cluster_events_received_total", "New events received from peer nodes and stored.",
+    cluster_events_received);
+  c("cluster_events_sent_total", "Events sent to peer nodes (resends included).", cluster_events_sent);
+  c("cluster_link_restarts_total", "Link streams restarted from the peer's cursor.",
+    cluster_link_restarts);
+  c("cluster_peers_refused_total", "Peers refused for not holding the cluster key.",
+    cluster_peers_refused);
+  write(out, "cluster_members_alive", "gauge", "Other cluster members alive now.",
+        static_cast<uint64_t>(cluster_members_alive.load(std::memory_order_relaxed)));
   out << extra;
   return out.str();
 }

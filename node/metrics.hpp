@@ -33,6 +33,13 @@ struct metrics {
   counter auth_failures{0};          // 401 and 403
   std::atomic<int64_t> sse_streams{0};  // SSE connections streaming now
   counter sse_closed_slow{0};        // SSE connections closed for falling behind
+  counter cluster_frames_received{0};   // frames from peers, well-formed
+  counter cluster_frames_refused{0};    // frames from peers that failed to decode
+  counter cluster_events_received{0};   // events from peers stored here (new)
+  counter cluster_events_sent{0};       // events sent to peers (resends included)
+  counter cluster_link_restarts{0};     // link streams restarted (gap, reconnect, timeout)
+  counter cluster_peers_refused{0};     // CURVE handshakes refused (wrong cluster key)
+  std::atomic<int64_t> cluster_members_alive{0};
 
   // Prometheus exposition text; `extra` is appended verbatim (gauges read
   // at scrape time, e.g. store and connection figures).

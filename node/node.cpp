@@ -10,6 +10,8 @@
 #include "actors/router.hpp"
 #include "actors/store_reader.hpp"
 #include "actors/store_writer.hpp"
+#include "cluster/listener.hpp"
+#include "cluster/manager.hpp"
 #include "node/admin_token.hpp"
 #include "node/http_api.hpp"
 #include "transports/http_server.hpp"
@@ -83,6 +85,10 @@ struct node::impl {
   controller_actor controller;
   caf::actor gateway;
   std::unique_ptr<http::server> http_server;
+  std::unique_ptr<zmq::context_t> zmq_context;  // outlives the cluster actors' sockets
+  caf::actor cluster_listener;
+  caf::actor cluster_manager;
+  std::string cluster_addr;
   std::once_flag stopped;
 
   explicit impl(node_config cfg) : config(std::move(cfg)) {
@@ -98,6 +104,7 @@ struct node::impl {
     auto writable = open_sqlite_store(config.data_dir, store_access::read_write);
     probe.retention_deleted += writable->enforce_retention(retention, now_us());  // before serving
     auto tokens = writable->load_records("token");
+    auto peer_cursors = writable->load_peer_cursors();
     auto readable = open_sqlite_store(config.data_dir, store_access::read_only);
 
     configure_caf(caf_config, config.worker_threads);
@@ -120,12 +127,62 @@ struct node::impl {
     gateway = spawn_gateway(sys);
 
     try {
+      if (config.cluster)
+        start_cluster(std::move(peer_cursors));
       if (config.http)
         start_http();
     } catch (...) {
       stop();  // the actors are running: take them down before unwinding
       throw;
     }
+  }
+
+  void start_cluster(std::map<std::string, uint64_t> peer_cursors) {
+    split_host_port(*config.cluster);
+    auto& sys = *system;
+    uint64_t incarnation = static_cast<uint64_t>(now_us());
+    std::optional<cluster::curve_keys> curve;
+    if (!config.cluster_key.empty())
+      curve = cluster::derive_curve_keys(config.cluster_key);
+    zmq_context = std::make_unique<zmq::context_t>(1);
+    auto sockets = cluster::bind_listener(*zmq_context, *config.cluster, curve);
+    cluster_addr = sockets.addr;
+
+    cluster::manager_setup ms;
+    ms.name = config.name;
+    ms.addr = cluster_addr;
+    ms.incarnation = incarnation;
+    ms.seeds = config.join;
+    ms.heartbeat = config.cluster_heartbeat;
+    ms.suspect_after = config.cluster_suspect_after;
+    ms.dead_after = config.cluster_dead_after;
+    ms.probe = &probe;
+    auto& link = ms.link_template;
+    link.self_name = config.name;
+    link.self_addr = cluster_addr;
+    link.incarnation = incarnation;
+    link.context = zmq_context.get();
+    link.curve = curve;
+    link.open_store = [dir = config.data_dir] {
+      return open_sqlite_store(dir, store_access::read_only);
+    };
+    link.router = router;
+    link.heartbeat = config.cluster_heartbeat;
+    link.probe = &probe;
+    cluster_manager = cluster::spawn_manager(sys, std::move(ms));
+
+    cluster::listener_setup ls;
+    ls.name = config.name;
+    ls.bind_addr = cluster_addr;
+    ls.incarnation = incarnation;
+    ls.curve = curve;
+    ls.publisher = publisher;
+    ls.manager = cluster_manager;
+    ls.cursors = std::move(peer_cursors);
+    ls.probe = &probe;
+    cluster_listener = cluster::spawn_listener(sys, std::move(sockets), std::move(ls));
+    caf::anon_send(cluster_manager, cluster::listener_atom::value, cluster_listener);
+    caf::anon_send(router, watch_atom::value, cluster_manager);
   }
 
   void start_http() {
@@ -140,7 +197,7 @@ struct node::impl {
     auto server_slot = std::make_shared<http::server*>(nullptr);
     http_server = std::make_unique<http::server>(
       options, make_http_api(http_api_context{
-                 config.name, publisher, reader, writer, controller, gateway,
+                 config.name, publisher, reader, writer, controller, gateway, cluster_manager,
                  [this] { return auth.load(); },
                  [server_slot] { return *server_slot ? (*server_slot)->open_connections() : 0; },
                  config.subscriber_queue_limit, config.sse_heartbeat, &probe}));
@@ -163,6 +220,13 @@ struct node::impl {
                                << caf::to_string(err) << std::endl;
                    });
       }
+      // The cluster goes first: links stop sending, the listener stops
+      // taking events in (peers resend what was not acked).
+      for (auto actor : {cluster_manager, cluster_listener})
+        if (actor)
+          caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+      cluster_manager = nullptr;
+      cluster_listener = nullptr;
       for (auto actor : {caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(publisher),
                          caf::actor_cast<caf::actor>(router), caf::actor_cast<caf::actor>(reader),
                          caf::actor_cast<caf::actor>(writer), gateway})
@@ -174,6 +238,7 @@ struct node::impl {
       writer = nullptr;
       gateway = nullptr;
       system.reset();  // waits for every actor to finish
+      zmq_context.reset();  // every socket is closed by now
     });
   }
 };
@@ -332,5 +397,6 @@ caf::actor_system& node::system() { return *impl_->system; }
 const node_config& node::config() const { return impl_->config; }
 uint16_t node::http_port() const { return impl_->http_server ? impl_->http_server->port() : 0; }
 const std::string& node::admin_token() const { return impl_->admin_token; }
+std::string node::cluster_address() const { return impl_->cluster_addr; }
 
 } // namespace evmesh

@@ -270,6 +270,16 @@ std::string encode_batch(const std::vector<event>& events) {
   return out;
 }
 
+std::string encode_batch(const std::vector<event_ptr>& events) {
+  std::string out;
+  string_sink sink{out};
+  packer pk{sink};
+  pk.pack_array(msgpack::checked_get_container_size(events.size()));
+  for (const auto& e : events)
+    pack_event(pk, *e);
+  return out;
+}
+
 bool decode(std::string_view frame, event& out, std::string& error) {
   try {
     auto handle = parse(frame, error);

@@ -33,8 +33,12 @@ struct node_config {
   std::string name;                                  // default: the host name
   std::filesystem::path data_dir = "./evmesh-data";  // SQLite store and admin.token
   std::optional<std::string> http;                   // "HOST:PORT" to serve the HTTP API
-  std::optional<std::string> cluster;                // "HOST:PORT" (cluster issue)
-  std::vector<std::string> join;                     // seeds (cluster issue)
+  std::optional<std::string> cluster;                // "HOST:PORT" to link with peers (port 0 picks one)
+  std::vector<std::string> join;                     // seed nodes' cluster addresses
+  std::string cluster_key;                           // shared secret: CURVE on every link; empty: plain TCP
+  std::chrono::milliseconds cluster_heartbeat{500};  // ping interval on each link
+  std::chrono::milliseconds cluster_suspect_after{2000};  // silent this long: suspect
+  std::chrono::milliseconds cluster_dead_after{6000};     // silent this long: dead
   std::string admin_token;                           // empty: read or create <data>/admin.token
   bool allow_private_targets = false;                // webhook issue
   std::vector<double> retry_schedule;                // seconds; empty: the contract's default
@@ -111,6 +115,7 @@ public:
   caf::actor_system& system();
   const node_config& config() const;
   uint16_t http_port() const;          // 0 when no HTTP listener
+  std::string cluster_address() const; // HOST:PORT bound for peers; empty when not clustered
   const std::string& admin_token() const;
 
   // Stops accepting, finishes in-flight work, flushes the store. Idempotent.

@@ -1,0 +1,147 @@
+// See manager.hpp.
+#include "cluster/manager.hpp"
+
+#include "cluster/member_table.hpp"
+
+#include <iostream>
+#include <map>
+
+namespace evmesh::cluster {
+namespace {
+
+// A user-declared constructor keeps C++20 from treating the state as an
+// aggregate that CAF would try to build from the actor pointer.
+struct manager_state {
+  manager_state() = default;
+  manager_setup setup;
+  std::unique_ptr<member_table> table;
+  std::map<std::string, caf::actor> links;        // by address
+  std::map<std::string, link_report> reports;     // by address
+  caf::actor listener;
+  uint64_t interest_version = 0;
+  std::vector<std::string> interest;
+  static inline const char* name = "evmesh.cluster.manager";
+};
+
+using manager_pointer = caf::stateful_actor<manager_state>*;
+
+void log_change(const manager_state& st, const member_change& c) {
+  const auto& m = st.table->members().at(c.addr);
+  std::cerr << "evmesh: cluster member " << (m.name.empty() ? c.addr : m.name + " (" + c.addr + ")")
+            << " is " << to_string(c.to) << std::endl;
+}
+
+void count_alive(manager_state& st) {
+  int64_t alive = 0;
+  for (const auto& [addr, m] : st.table->members())
+    alive += m.state == member_state::alive ? 1 : 0;
+  st.setup.probe->cluster_members_alive.store(alive, std::memory_order_relaxed);
+}
+
+void tell_members(manager_state& st) {
+  auto addrs = st.table->addresses();
+  addrs.push_back(st.setup.addr);
+  for (const auto& [addr, link] : st.links)
+    caf::anon_send(link, members_atom::value, addrs);
+}
+
+void dial(manager_pointer self, const std::string& addr) {
+  auto& st = self->state;
+  if (!st.table->learn(addr) || st.links.count(addr))
+    return;
+  auto setup = st.setup.link_template;
+  setup.peer_addr = addr;
+  setup.manager = caf::actor_cast<caf::actor>(self);
+  auto link = spawn_link(self->system(), std::move(setup));
+  self->link_to(link);  // the links go down with the manager
+  st.links[addr] = link;
+  tell_members(st);
+}
+
+void on_heard(manager_pointer self, member_report& report) {
+  auto& st = self->state;
+  if (report.addr == st.setup.addr)
+    return;
+  dial(self, report.addr);
+  bool restarted = false;
+  for (const auto& change : st.table->heard(report.addr, report.name, report.incarnation,
+                                            now_us(), restarted))
+    log_change(st, change);
+  if (restarted) {
+    std::cerr << "evmesh: cluster member " << report.name << " restarted" << std::endl;
+    if (auto it = st.links.find(report.addr); it != st.links.end())
+      caf::anon_send(it->second, hello_atom::value);
+  }
+  for (const auto& addr : report.members)
+    if (addr != st.setup.addr)
+      dial(self, addr);
+  count_alive(st);
+}
+
+cluster_view make_view(const manager_state& st) {
+  cluster_view view;
+  view.name = st.setup.name;
+  view.addr = st.setup.addr;
+  view.incarnation = st.setup.incarnation;
+  auto now = now_us();
+  for (const auto& [addr, m] : st.table->members()) {
+    cluster_view::peer p;
+    p.addr = addr;
+    p.name = m.name;
+    p.state = to_string(m.state);
+    p.incarnation = m.incarnation;
+    p.last_heard_ms_ago = m.last_heard_us ? (now - m.last_heard_us) / 1000 : -1;
+    if (auto it = st.reports.find(addr); it != st.reports.end())
+      p.link = it->second;
+    view.members.push_back(std::move(p));
+  }
+  view.interest = st.interest;
+  view.live_names = st.table->live_names(st.setup.name);
+  return view;
+}
+
+caf::behavior manager(manager_pointer self, manager_setup setup) {
+  auto& st = self->state;
+  st.setup = std::move(setup);
+  st.table = std::make_unique<member_table>(
+    st.setup.addr, std::chrono::duration_cast<std::chrono::microseconds>(st.setup.suspect_after).count(),
+    std::chrono::duration_cast<std::chrono::microseconds>(st.setup.dead_after).count());
+  for (const auto& seed : st.setup.seeds)
+    if (seed != st.setup.addr)
+      dial(self, seed);
+  self->delayed_send(self, st.setup.heartbeat, tick_atom::value);
+  return {
+    [self](heard_atom, member_report& report) { on_heard(self, report); },
+    [self](link_atom, link_report& report) {
+      self->state.reports[report.addr] = std::move(report);
+    },
+    [self](tick_atom) {
+      auto& state = self->state;
+      for (const auto& change : state.table->tick(now_us()))
+        log_change(state, change);
+      count_alive(state);
+      self->delayed_send(self, state.setup.heartbeat, tick_atom::value);
+    },
+    [self](listener_atom, caf::actor& listener) {
+      self->state.listener = std::move(listener);
+      caf::anon_send(self->state.listener, interest_atom::value, self->state.interest_version,
+                     self->state.interest);
+    },
+    [self](interest_atom, std::vector<std::string>& patterns) {
+      auto& state = self->state;
+      state.interest = std::move(patterns);
+      ++state.interest_version;
+      if (state.listener)
+        caf::anon_send(state.listener, interest_atom::value, state.interest_version, state.interest);
+    },
+    [self](cluster_atom) { return make_view(self->state); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_manager(caf::actor_system& sys, manager_setup setup) {
+  return sys.spawn(manager, std::move(setup));
+}
+
+} // namespace evmesh::cluster

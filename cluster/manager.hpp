@@ -1,0 +1,39 @@
+// The cluster manager: membership and the node's side of interest. It keeps
+// the member table (heard from the listener and the links; heartbeats tick
+// it to suspect and dead), dials every member it learns of (seeds first,
+// then gossip) with one link each, passes the node's local subscription
+// patterns to the listener (which announces them to peers), and answers
+// GET /v1/cluster, including which live node owns a key (rendezvous).
+#pragma once
+
+#include "cluster/curve.hpp"
+#include "cluster/messages.hpp"
+#include "cluster/peer_link.hpp"
+
+#include <caf/all.hpp>
+
+#include <string>
+#include <vector>
+
+namespace evmesh::cluster {
+
+struct manager_setup {
+  std::string name;
+  std::string addr;
+  uint64_t incarnation = 0;
+  std::vector<std::string> seeds;
+  link_setup link_template;  // the per-peer fields are filled in per link
+  std::chrono::milliseconds heartbeat{500};
+  std::chrono::milliseconds suspect_after{2000};
+  std::chrono::milliseconds dead_after{6000};
+  metrics* probe = nullptr;
+};
+
+// Spawns the manager; it spawns the links. `listener` gets the interest
+// updates; the router reports local patterns to the manager.
+caf::actor spawn_manager(caf::actor_system& sys, manager_setup setup);
+
+// Tells the manager which listener announces the node's interest.
+using listener_atom = caf::atom_constant<caf::atom("listener")>;
+
+} // namespace evmesh::cluster
