@@ -185,7 +185,9 @@ for size in $payloads; do
     esac
     row "$system" "$size"
   done
-  echo "        $size B: evmesh/raw-zmq = $(ratio evmesh zmq) (target ≥ 0.8), evmesh/NATS = $(ratio evmesh nats) (target > 1, aim 1.5)"
+  if [[ " $systems " == *" evmesh "* ]]; then
+    echo "        $size B: evmesh/raw-zmq = $(ratio evmesh zmq) (target ≥ 0.8), evmesh/NATS = $(ratio evmesh nats) (target > 1, aim 1.5)"
+  fi
 done
 echo "cluster bench: load average at end $(cut -d' ' -f1-3 /proc/loadavg)"
 exit $failed
