@@ -56,7 +56,7 @@ private:
 
 class nats_publisher_side final : public publisher_side {
 public:
-  nats_publisher_side(const options& opt) : connection_(opt.address), opt_(opt) {
+  explicit nats_publisher_side(const options& opt) : connection_(opt.address), opt_(opt) {
     check(natsConnection_Subscribe(&replies_, connection_.get(), reply_subject, on_reply, this),
           "subscribe to replies");
     check(natsConnection_FlushTimeout(connection_.get(), flush_timeout_ms), "flush");

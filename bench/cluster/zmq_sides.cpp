@@ -11,6 +11,7 @@
 #include <zmq.hpp>
 
 #include <cstdio>
+#include <stdexcept>
 
 namespace cluster_bench {
 
@@ -23,13 +24,14 @@ std::string tcp(const std::string& address) { return "tcp://" + address; }
 
 class zmq_push_side final : public publisher_side {
 public:
-  zmq_push_side(const options& opt) : payload_bytes_(opt.payload_bytes) {
+  explicit zmq_push_side(const options& opt) : payload_bytes_(opt.payload_bytes) {
     socket_.set(zmq::sockopt::immediate, 1);
     socket_.set(zmq::sockopt::linger, linger_ms);
     socket_.set(zmq::sockopt::sndtimeo, static_cast<int>(opt.ready_timeout * 1000));
     socket_.connect(tcp(opt.address));
   }
 
+  // The send timeout, set from --ready-timeout, bounds the wait.
   bool wait_until_delivering(double) override {
     std::string probe;
     encode_message({message_kind::probe, 0, clock_ns(), 0}, payload_bytes_, probe);
