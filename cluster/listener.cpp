@@ -43,25 +43,30 @@ struct known_peer {
 
 class listener final : public socket_actor {
 public:
-  listener(caf::actor_config& cfg, std::shared_ptr<zmq::socket_t> router,
-           std::shared_ptr<zmq::socket_t> zap, listener_setup setup)
-      : socket_actor(cfg), router_(std::move(router)), zap_(std::move(zap)),
-        setup_(std::move(setup)), sequencer_(setup_.cursors) {}
+  listener(caf::actor_config& cfg, listener_sockets sockets, listener_setup setup)
+      : socket_actor(cfg), router_(std::move(sockets.router)), monitor_(std::move(sockets.monitor)),
+        zap_(std::move(sockets.zap)), setup_(std::move(setup)), sequencer_(setup_.cursors) {}
 
   const char* name() const override { return "evmesh.cluster.listener"; }
 
 protected:
   std::vector<zmq::socket_ref> sockets() override {
     if (zap_)
-      return {*router_, *zap_};
-    return {*router_};
+      return {*router_, *monitor_, *zap_};
+    return {*router_, *monitor_};
   }
 
   void on_ready(std::size_t index) override {
     if (index == 1) {
+      std::vector<zmq::message_t> parts;
+      bool oversized = false;
+      while (receive_parts(*monitor_, parts, 2, oversized))
+        count_failed_handshake();
+      return;
+    }
+    if (index == 2) {
       for (int i = 0; i < 64 && (zap_->get(zmq::sockopt::events) & ZMQ_POLLIN); ++i)
-        if (!answer_zap_request(*zap_, *setup_.curve))
-          setup_.probe->cluster_peers_refused.fetch_add(1, std::memory_order_relaxed);
+        answer_zap_request(*zap_, *setup_.curve);  // a refusal shows on the monitor
       return;
     }
     std::vector<zmq::message_t> parts;
@@ -86,6 +91,8 @@ protected:
   std::chrono::milliseconds on_timer() override { return std::chrono::milliseconds{1000}; }
 
   void finish() override {
+    zmq_socket_monitor(router_->handle(), nullptr, 0);
+    monitor_->close();
     router_->close();
     if (zap_)
       zap_->close();
@@ -110,6 +117,11 @@ private:
   }
 
   void handle(const std::string& routing_id, hello_frame& f) {
+    if (f.name == setup_.name) {
+      refuse(routing_id, "the peer at " + f.addr + " uses this node's name \"" + f.name +
+                           "\"; give every node its own --name");
+      return;
+    }
     peers_[routing_id] = {f.name, f.addr, routing_id};
     by_name_[f.name] = routing_id;
     sequencer_.on_hello(f.name, f.epoch);
@@ -210,6 +222,13 @@ private:
     }
   }
 
+  void count_failed_handshake() {
+    setup_.probe->cluster_peers_refused.fetch_add(1, std::memory_order_relaxed);
+    if (refusals_logged_++ < 20)
+      std::cerr << "evmesh: refused a cluster connection: handshake failed"
+                << (setup_.curve ? " (a peer without the cluster key?)" : "") << std::endl;
+  }
+
   void refuse(const std::string& routing_id, const std::string& why) {
     setup_.probe->cluster_frames_refused.fetch_add(1, std::memory_order_relaxed);
     if (refusals_logged_++ < 20)
@@ -226,6 +245,7 @@ private:
   }
 
   std::shared_ptr<zmq::socket_t> router_;
+  std::shared_ptr<zmq::socket_t> monitor_;
   std::shared_ptr<zmq::socket_t> zap_;
   listener_setup setup_;
   inbound_sequencer sequencer_;
@@ -260,14 +280,21 @@ listener_sockets bind_listener(zmq::context_t& context, const std::string& bind_
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("cannot listen for the cluster on " + bind_addr + ": " + e.what());
   }
+  auto monitor_endpoint = "inproc://evmesh-cluster-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(&router));
+  if (zmq_socket_monitor(router.handle(), monitor_endpoint.c_str(),
+                         ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                           | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0)
+    throw std::runtime_error("cannot monitor the cluster socket: " + std::string(zmq_strerror(zmq_errno())));
+  out.monitor = std::make_shared<zmq::socket_t>(context, zmq::socket_type::pair);
+  out.monitor->set(zmq::sockopt::linger, 0);
+  out.monitor->connect(monitor_endpoint);
   auto endpoint = router.get(zmq::sockopt::last_endpoint);  // tcp://HOST:PORT
   out.addr = host + endpoint.substr(endpoint.rfind(':'));
   return out;
 }
 
 caf::actor spawn_listener(caf::actor_system& sys, listener_sockets sockets, listener_setup setup) {
-  return sys.spawn<listener, caf::detached>(std::move(sockets.router), std::move(sockets.zap),
-                                            std::move(setup));
+  return sys.spawn<listener, caf::detached>(std::move(sockets), std::move(setup));
 }
 
 } // namespace evmesh::cluster

@@ -27,6 +27,7 @@ namespace evmesh::cluster {
 // actor exists, so a taken port fails the node's start and port 0 resolves.
 struct listener_sockets {
   std::shared_ptr<zmq::socket_t> router;
+  std::shared_ptr<zmq::socket_t> monitor;  // the router's failed handshakes (wrong key, not ZMTP)
   std::shared_ptr<zmq::socket_t> zap;
   std::string addr;  // HOST:PORT actually bound
 };

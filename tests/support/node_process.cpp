@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <algorithm>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -187,14 +188,17 @@ node_process::node_process(const std::filesystem::path& data_dir, std::vector<st
                            std::vector<std::string> env)
   : data_dir_(data_dir) {
   std::vector<std::string> args{"node", "--data", data_dir.string(), "--http", "127.0.0.1:0"};
+  if (std::find(extra.begin(), extra.end(), "--cluster") == extra.end())
+    extra.insert(extra.begin(), {"--cluster", "127.0.0.1:0"});
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = spawn(args, env, out_fd_, nullptr, nullptr);
-  static const std::regex serving{R"(serving http://[^ ]+:(\d+))"};
+  static const std::regex serving{R"(serving http://[^ ]+:(\d+) \(data .*, cluster ([^ )]*)\))"};
   auto deadline = clock::now() + std::chrono::seconds{30};
   std::smatch match;
   while (clock::now() < deadline) {
     if (std::regex_search(output_, match, serving)) {
       port_ = static_cast<uint16_t>(std::stoi(match[1]));
+      cluster_address_ = match[2];
       return;
     }
     pollfd fd{out_fd_, POLLIN, 0};
@@ -211,6 +215,16 @@ node_process::~node_process() {
     kill9();
   if (out_fd_ >= 0)
     close(out_fd_);
+}
+
+void node_process::pause() {
+  if (pid_ > 0)
+    kill(pid_, SIGSTOP);
+}
+
+void node_process::resume() {
+  if (pid_ > 0)
+    kill(pid_, SIGCONT);
 }
 
 std::string node_process::admin_token() const {
