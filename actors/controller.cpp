@@ -48,20 +48,26 @@ scope_list parse_scopes(const std::vector<std::string>& texts) {
   return scopes;
 }
 
+// The scopes a token record grants; nullopt (and a log line) when unreadable.
+std::optional<scope_list> token_scopes(const registry_record& record) {
+  try {
+    auto body = nlohmann::json::parse(record.body);
+    return parse_scopes(body.at("scopes").get<std::vector<std::string>>());
+  } catch (const std::exception& e) {
+    std::cerr << "evmesh: ignoring unreadable token record " << record.id << ": " << e.what()
+              << std::endl;
+    return std::nullopt;
+  }
+}
+
 } // namespace
 
 auth_table make_auth_table(const std::vector<registry_record>& tokens,
                            const std::string& admin_token_hash) {
   auth_table table;
-  for (const auto& record : tokens) {
-    try {
-      auto body = nlohmann::json::parse(record.body);
-      table[record.id] = parse_scopes(body.at("scopes").get<std::vector<std::string>>());
-    } catch (const std::exception& e) {
-      std::cerr << "evmesh: ignoring unreadable token record " << record.id << ": " << e.what()
-                << std::endl;
-    }
-  }
+  for (const auto& record : tokens)
+    if (auto scopes = token_scopes(record))
+      table[record.id] = std::move(*scopes);
   table[admin_token_hash] = {scope{scope::kind::admin, {}}};
   return table;
 }
@@ -103,6 +109,15 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
           },
           [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
       return promise;
+    },
+    [self](put_rec_atom, const registry_record& record) {
+      if (record.kind != "token")
+        return;
+      auto table = make_auth_table({record}, "");
+      table.erase("");
+      for (auto& [hash, scopes] : table)
+        self->state.tokens[hash] = std::move(scopes);
+      self->state.publish_auth();
     },
     [self](subscribe_atom, const std::string& pattern, subscriber_target& target,
            uint64_t queue_limit) -> subscriber_id {

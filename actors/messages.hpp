@@ -100,10 +100,13 @@ struct subscriber_target {
 
 // --- typed interfaces -------------------------------------------------------
 
-// The single writer of the durable store.
+// The single writer of the durable store. The watcher (the cluster manager)
+// hears every registry record written here that was not replicated from a
+// peer, as (put_rec_atom, registry_record), to announce it.
 using store_writer_actor = caf::typed_actor<
   caf::replies_to<append_atom, std::vector<event>>::with<stored_batch>,
   caf::replies_to<put_rec_atom, registry_record>::with<bool>,
+  caf::reacts_to<watch_atom, caf::actor>,
   caf::replies_to<stats_atom>::with<store_stats>,
   caf::reacts_to<retain_atom>>;
 
@@ -125,7 +128,8 @@ using publisher_actor = caf::typed_actor<
 // here also go to the link of every peer node whose interest matches
 // (peer: name, patterns, link actor; no patterns removes the peer). The
 // watcher (the cluster manager) hears the set of local patterns on change
-// as (interest_atom, std::vector<std::string>).
+// as (interest_atom, std::vector<std::string>), and registry events from
+// peers as (put_rec_atom, event_ptr); no subscriber sees registry events.
 using router_actor = caf::typed_actor<
   caf::reacts_to<route_atom, std::vector<event_ptr>>,
   caf::reacts_to<peer_atom, std::string, std::vector<std::string>, caf::actor>,
@@ -134,8 +138,10 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<unsub_atom, subscriber_id>,
   caf::reacts_to<consumed_atom, subscriber_id, uint64_t>>;
 
-// The registry: tokens and live subscriptions.
+// The registry: tokens and live subscriptions. put_rec applies a record
+// replicated from a peer (already stored) to the in-memory state.
 using controller_actor = caf::typed_actor<
+  caf::reacts_to<put_rec_atom, registry_record>,
   caf::replies_to<token_atom, std::vector<std::string>>::with<std::string>,
   caf::replies_to<subscribe_atom, std::string, subscriber_target, uint64_t>::with<subscriber_id>,
   caf::reacts_to<unsub_atom, subscriber_id>>;

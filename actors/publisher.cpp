@@ -38,6 +38,9 @@ bool is_utf8(std::string_view text) {
 std::string check_envelope(const event& draft) {
   if (auto why = check_topic(draft.topic); !why.empty())
     return why;
+  if (is_registry_topic(draft.topic))
+    return "topics under \"" + std::string(registry_topic_prefix) +
+           "\" are reserved for the cluster's registry";
   if (!draft.id.empty())
     if (auto why = check_event_id(draft.id); !why.empty())
       return why;

@@ -3,6 +3,8 @@
 
 #include "actors/subscription_trie.hpp"
 
+#include <evmesh/topic.hpp>
+
 #include <unordered_map>
 #include <unordered_set>
 
@@ -112,6 +114,11 @@ router_actor::behavior_type router(router_pointer self, metrics* probe) {
       st.forward_to_peers(events);
       std::vector<subscriber_id> touched;
       for (const auto& e : events) {
+        if (is_registry_topic(e->topic)) {
+          if (!e->origin.empty() && st.watcher)
+            caf::anon_send(st.watcher, put_rec_atom::value, e);
+          continue;
+        }
         st.trie.match(e->topic, st.matched);
         if (st.matched.empty())
           continue;

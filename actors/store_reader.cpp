@@ -17,7 +17,9 @@ store_reader_actor::behavior_type reader(store_reader_actor::pointer, std::share
       try {
         page.events = db->scan(
           q.after_seq, q.limit,
-          [&](std::string_view topic) { return topic_matches(q.pattern, topic); },
+          [&](std::string_view topic) {
+            return topic_matches(q.pattern, topic) && !is_registry_topic(topic);
+          },
           max_scanned_rows, page.next_after);
       } catch (const std::exception& e) {
         page.error = e.what();
@@ -26,7 +28,10 @@ store_reader_actor::behavior_type reader(store_reader_actor::pointer, std::share
     },
     [db](find_atom, const std::string& id) -> std::optional<event> {
       try {
-        return db->find(id);
+        auto found = db->find(id);
+        if (found && is_registry_topic(found->topic))
+          return std::nullopt;
+        return found;
       } catch (const std::exception&) {
         return std::nullopt;
       }

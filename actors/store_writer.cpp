@@ -14,6 +14,7 @@ struct writer_state {
   retention_policy retention;
   std::chrono::milliseconds interval{0};
   metrics* probe = nullptr;
+  caf::actor watcher;  // hears local registry writes
   static inline const char* name = "evmesh.store_writer";
 };
 
@@ -55,6 +56,8 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
     [self](put_rec_atom, const registry_record& record) -> bool {
       try {
         self->state.db->put_record(record);
+        if (self->state.watcher && !record.replicated)
+          caf::anon_send(self->state.watcher, put_rec_atom::value, record);
         return true;
       } catch (const std::exception& e) {
         std::cerr << "evmesh: registry write failed: " << e.what() << std::endl;
@@ -62,6 +65,7 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
       }
     },
     [self](stats_atom) -> store_stats { return self->state.db->stats(); },
+    [self](watch_atom, caf::actor& watcher) { self->state.watcher = std::move(watcher); },
     [self](retain_atom) {
       auto& st = self->state;
       try {

@@ -2,6 +2,7 @@
 #include "cluster/manager.hpp"
 
 #include "cluster/member_table.hpp"
+#include "cluster/registry_sync.hpp"
 
 #include <iostream>
 #include <map>
@@ -19,7 +20,8 @@ struct manager_state {
   std::map<std::string, link_report> reports;     // by address
   caf::actor listener;
   uint64_t interest_version = 0;
-  std::vector<std::string> interest;
+  std::vector<std::string> interest;  // announced: local patterns and the registry
+  registry_versions registry;
   static inline const char* name = "evmesh.cluster.manager";
 };
 
@@ -78,6 +80,48 @@ void on_heard(manager_pointer self, member_report& report) {
   count_alive(st);
 }
 
+// A record written here: announce it to every node.
+void announce(manager_pointer self, const registry_record& record) {
+  auto& st = self->state;
+  st.registry.remember(record);
+  std::vector<event> events{registry_event(record)};
+  caf::anon_send(st.setup.publisher, publish_atom::value, std::move(events),
+                 publish_callback{[kind = record.kind, id = record.id](publish_reply reply) {
+                   if (!reply.error.empty())
+                     std::cerr << "evmesh: announcing " << kind << " " << id
+                               << " to the cluster failed: " << reply.error << std::endl;
+                 }});
+}
+
+// A record from a peer: store and apply it if it wins.
+void adopt(manager_pointer self, const event_ptr& e) {
+  auto& st = self->state;
+  std::string error;
+  auto record = registry_record_of(*e, error);
+  if (!record) {
+    std::cerr << "evmesh: ignoring a registry event from " << e->origin << ": " << error << std::endl;
+    return;
+  }
+  if (!st.registry.supersedes(*record))
+    return;
+  st.registry.remember(*record);
+  self->request(st.setup.writer, caf::infinite, put_rec_atom::value, *record)
+    .then([self, r = *record](bool stored) {
+            if (stored)
+              caf::anon_send(self->state.setup.controller, put_rec_atom::value, r);
+          },
+          [](caf::error&) {});
+}
+
+void set_interest(manager_pointer self, std::vector<std::string> local) {
+  auto& st = self->state;
+  local.push_back(registry_pattern);
+  st.interest = std::move(local);
+  ++st.interest_version;
+  if (st.listener)
+    caf::anon_send(st.listener, interest_atom::value, st.interest_version, st.interest);
+}
+
 cluster_view make_view(const manager_state& st) {
   cluster_view view;
   view.name = st.setup.name;
@@ -106,6 +150,10 @@ caf::behavior manager(manager_pointer self, manager_setup setup) {
   st.table = std::make_unique<member_table>(
     st.setup.addr, std::chrono::duration_cast<std::chrono::microseconds>(st.setup.suspect_after).count(),
     std::chrono::duration_cast<std::chrono::microseconds>(st.setup.dead_after).count());
+  for (const auto& record : st.setup.records)
+    st.registry.remember(record);
+  st.setup.records.clear();
+  st.interest = {registry_pattern};
   for (const auto& seed : st.setup.seeds)
     if (seed != st.setup.addr)
       dial(self, seed);
@@ -127,13 +175,9 @@ caf::behavior manager(manager_pointer self, manager_setup setup) {
       caf::anon_send(self->state.listener, interest_atom::value, self->state.interest_version,
                      self->state.interest);
     },
-    [self](interest_atom, std::vector<std::string>& patterns) {
-      auto& state = self->state;
-      state.interest = std::move(patterns);
-      ++state.interest_version;
-      if (state.listener)
-        caf::anon_send(state.listener, interest_atom::value, state.interest_version, state.interest);
-    },
+    [self](interest_atom, std::vector<std::string>& patterns) { set_interest(self, std::move(patterns)); },
+    [self](put_rec_atom, const registry_record& record) { announce(self, record); },
+    [self](put_rec_atom, const event_ptr& e) { adopt(self, e); },
     [self](cluster_atom) { return make_view(self->state); },
   };
 }

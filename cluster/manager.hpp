@@ -1,4 +1,5 @@
-// The cluster manager: membership and the node's side of interest. It keeps
+// The cluster manager: membership, the node's side of interest, and the
+// registry's replication (registry_sync). It keeps
 // the member table (heard from the listener and the links; heartbeats tick
 // it to suspect and dead), dials every member it learns of (seeds first,
 // then gossip) with one link each, passes the node's local subscription
@@ -27,6 +28,13 @@ struct manager_setup {
   std::chrono::milliseconds suspect_after{2000};
   std::chrono::milliseconds dead_after{6000};
   metrics* probe = nullptr;
+  // Registry replication: local records are published through the
+  // publisher; records from peers are stored by the writer and applied by
+  // the controller. `records` are the ones stored at start.
+  publisher_actor publisher;
+  store_writer_actor writer;
+  controller_actor controller;
+  std::vector<registry_record> records;
 };
 
 // Spawns the manager; it spawns the links. `listener` gets the interest

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "actors/messages.hpp"
+#include "node/store.hpp"
 
 #include <caf/all.hpp>
 

@@ -104,6 +104,7 @@ struct node::impl {
     auto writable = open_sqlite_store(config.data_dir, store_access::read_write);
     probe.retention_deleted += writable->enforce_retention(retention, now_us());  // before serving
     auto tokens = writable->load_records("token");
+    auto registry = tokens;  // every replicated kind
     auto peer_cursors = writable->load_peer_cursors();
     auto readable = open_sqlite_store(config.data_dir, store_access::read_only);
 
@@ -128,7 +129,7 @@ struct node::impl {
 
     try {
       if (config.cluster)
-        start_cluster(std::move(peer_cursors));
+        start_cluster(std::move(peer_cursors), std::move(registry));
       if (config.http)
         start_http();
     } catch (...) {
@@ -137,7 +138,8 @@ struct node::impl {
     }
   }
 
-  void start_cluster(std::map<std::string, uint64_t> peer_cursors) {
+  void start_cluster(std::map<std::string, uint64_t> peer_cursors,
+                     std::vector<registry_record> registry) {
     split_host_port(*config.cluster);
     auto& sys = *system;
     uint64_t incarnation = static_cast<uint64_t>(now_us());
@@ -157,6 +159,10 @@ struct node::impl {
     ms.suspect_after = config.cluster_suspect_after;
     ms.dead_after = config.cluster_dead_after;
     ms.probe = &probe;
+    ms.publisher = publisher;
+    ms.writer = writer;
+    ms.controller = controller;
+    ms.records = std::move(registry);
     auto& link = ms.link_template;
     link.self_name = config.name;
     link.self_addr = cluster_addr;
@@ -183,6 +189,7 @@ struct node::impl {
     cluster_listener = cluster::spawn_listener(sys, std::move(sockets), std::move(ls));
     caf::anon_send(cluster_manager, cluster::listener_atom::value, cluster_listener);
     caf::anon_send(router, watch_atom::value, cluster_manager);
+    caf::anon_send(writer, watch_atom::value, cluster_manager);
   }
 
   void start_http() {

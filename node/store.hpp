@@ -37,6 +37,7 @@ struct registry_record {
   std::string id;
   std::string body;  // JSON
   uint64_t version = 0;
+  bool replicated = false;  // applied from a peer (not announced again)
 };
 
 struct store_stats {

@@ -212,6 +212,29 @@ TEST(Cluster, a_node_frozen_mid_stream_misses_nothing) {
   EXPECT_TRUE(eventually([&] { return alive_members(*t.a) == 2; }));
 }
 
+TEST(Cluster, tokens_created_on_any_node_work_on_every_node_including_later_joiners) {
+  three_nodes t;
+  api_client on_b(t.b->url(), token);
+  auto created = on_b.post("/v1/tokens", {{"scopes", {"publish:orders.*", "subscribe:orders.>"}}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto scoped = created.json()["token"].get<std::string>();
+  auto publishes_on = [&](const node_process& n) {
+    api_client c(n.url(), scoped);
+    return c.post("/v1/events", {{"topic", "orders.created"}, {"data", 1}}).status == 202;
+  };
+  EXPECT_TRUE(eventually([&] { return publishes_on(*t.a) && publishes_on(*t.c); }));
+  // Scopes travel with the token: outside them it is still 403 elsewhere.
+  EXPECT_EQ(api_client(t.c->url(), scoped).post("/v1/events", {{"topic", "invoices.x"}, {"data", 1}}).status, 403);
+  // A node that joins later catches up from its peers' logs.
+  temp_dir dd;
+  node_process d(dd.path(), node_args("d", {t.c->cluster_address()}));
+  EXPECT_TRUE(eventually([&] { return publishes_on(d); }));
+  // Registry events are the cluster's own: no subscriber, history or publisher sees them.
+  api_client admin_a(t.a->url(), token);
+  EXPECT_TRUE(admin_a.get("/v1/events?topic=evmesh.>").json()["events"].empty());
+  EXPECT_EQ(admin_a.post("/v1/events", {{"topic", "evmesh.registry.token"}, {"data", 1}}).status, 400);
+}
+
 TEST(Cluster, a_node_without_the_cluster_key_is_refused) {
   temp_dir da, db, dc;
   node_process a(da.path(), node_args("a", {}, {"--cluster-key", "right secret"}));
