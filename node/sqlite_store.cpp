@@ -442,13 +442,20 @@ private:
     return out;
   }
 
-  // Databases made by schema 1 lack the cluster columns.
+  // Databases made by schema 1 lack the cluster columns. Each ALTER TABLE
+  // commits by itself, so each column is checked on its own: a crash between
+  // the two leaves a database the next open completes.
   void migrate_from_schema_1() {
-    statement columns(db_, "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'origin'");
-    if (columns.step() && columns.integer(0) == 0) {
-      exec("ALTER TABLE events ADD COLUMN origin TEXT");
-      exec("ALTER TABLE events ADD COLUMN origin_seq INTEGER");
-    }
+    add_column_if_missing("events", "origin", "TEXT");
+    add_column_if_missing("events", "origin_seq", "INTEGER");
+  }
+
+  void add_column_if_missing(const std::string& table, const std::string& column,
+                             const std::string& type) {
+    statement columns(db_, ("SELECT COUNT(*) FROM pragma_table_info('" + table + "') WHERE name = '" +
+                            column + "'").c_str());
+    if (columns.step() && columns.integer(0) == 0)
+      exec(("ALTER TABLE " + table + " ADD COLUMN " + column + " " + type).c_str());
   }
 
   // Records e.id → e.seq unless the id was stored at or after window_start
