@@ -2,6 +2,7 @@
 #include "cluster/inbound_sequencer.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace evmesh::cluster {
 
@@ -47,6 +48,37 @@ bool inbound_sequencer::accept_event(const std::string& origin, uint64_t origin_
   return true;
 }
 
+std::optional<store_batch> inbound_sequencer::queue_for_store(const std::string& origin,
+                                                              store_batch frame) {
+  auto& st = origins_[origin];
+  if (!st.storing) {
+    st.storing = true;
+    return frame;
+  }
+  if (!st.waiting) {
+    st.waiting = std::move(frame);
+  } else {
+    auto& w = *st.waiting;
+    w.epoch = frame.epoch;
+    w.frame_no = frame.frame_no;
+    w.last_seq = std::max(w.last_seq, frame.last_seq);
+    std::move(frame.events.begin(), frame.events.end(), std::back_inserter(w.events));
+  }
+  return std::nullopt;
+}
+
+std::optional<store_batch> inbound_sequencer::next_store(const std::string& origin) {
+  auto& st = origins_[origin];
+  if (!st.waiting) {
+    st.storing = false;
+    return std::nullopt;
+  }
+  auto next = std::move(st.waiting);
+  st.waiting.reset();
+  st.storing = true;
+  return next;
+}
+
 void inbound_sequencer::stored(const std::string& origin, uint64_t origin_seq) {
   auto& st = origins_[origin];
   st.durable = std::max(st.durable, origin_seq);
@@ -54,6 +86,8 @@ void inbound_sequencer::stored(const std::string& origin, uint64_t origin_seq) {
 
 void inbound_sequencer::store_failed(const std::string& origin) {
   auto& st = origins_[origin];
+  st.storing = false;
+  st.waiting.reset();
   st.accepted = st.durable;
   st.synced = false;  // the sender must say hello again and resend from the cursor
 }

@@ -3,12 +3,19 @@
 // which to ignore (older epochs: superseded by a resend) and which reveal a
 // gap (ask for a resend, once per epoch). It also remembers how far each
 // origin's events have been accepted and stored, so resent events are not
-// stored twice. Pure logic, owned by the listener actor.
+// stored twice, and lets at most one batch per origin be with the store at a
+// time: a failed batch can then never be overtaken by a later one that
+// succeeds (which would move the cursor past events that are not stored).
+// Pure logic, owned by the listener actor.
 #pragma once
+
+#include <evmesh/event.hpp>
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace evmesh::cluster {
 
@@ -18,6 +25,15 @@ enum class frame_verdict {
   gap,      // a frame is missing: nack (the sender restarts from the cursor)
   repeat,   // a gap already nacked in this epoch: ignore
   unknown,  // no hello from this sender yet: ask it to say hello
+};
+
+// Accepted events of one origin on their way to the store, and the last
+// frame they came in (acked once they are stored).
+struct store_batch {
+  uint64_t epoch = 0;
+  uint64_t frame_no = 0;
+  uint64_t last_seq = 0;  // the highest origin seq of the frames, stored or not
+  std::vector<event> events;
 };
 
 class inbound_sequencer {
@@ -31,9 +47,17 @@ public:
 
   // Whether an event with this origin seq is new; advances the accepted mark.
   bool accept_event(const std::string& origin, uint64_t origin_seq);
+  // An accepted frame's new events. Returns the batch to store now when
+  // none of this origin is with the store; otherwise it waits, merged with
+  // the other waiting frames, for next_store().
+  std::optional<store_batch> queue_for_store(const std::string& origin, store_batch frame);
+  // After stored(): the frames that waited meanwhile, as one batch.
+  std::optional<store_batch> next_store(const std::string& origin);
+
   // The origin's events up to `origin_seq` are stored.
   void stored(const std::string& origin, uint64_t origin_seq);
-  // Storing failed: what was accepted but not stored must be taken again.
+  // Storing failed: what was accepted but not stored (also what waited)
+  // must be taken again after a new hello.
   void store_failed(const std::string& origin);
 
   uint64_t durable(const std::string& origin) const;
@@ -47,6 +71,8 @@ private:
     bool nacked = false;
     uint64_t accepted = 0;
     uint64_t durable = 0;
+    bool storing = false;                 // a batch is with the store
+    std::optional<store_batch> waiting;   // frames that arrived meanwhile
   };
   std::map<std::string, origin_state> origins_;
 };

@@ -168,16 +168,22 @@ private:
       e.seq = 0;
       fresh.push_back(std::move(e));
     }
-    if (fresh.empty()) {
-      send(routing_id, ack_frame{f.epoch, f.frame_no, sequencer_.durable(origin)});
+    if (auto batch = sequencer_.queue_for_store(origin, {f.epoch, f.frame_no, last_seq, std::move(fresh)}))
+      store(origin, std::move(*batch));
+  }
+
+  // Hands a batch to the publisher (same group commit as local publishes);
+  // its reply comes back as an `ingested` message.
+  void store(const std::string& origin, store_batch batch) {
+    if (batch.events.empty()) {
+      on_ingested(origin, batch.epoch, batch.frame_no, batch.last_seq, true);
       return;
     }
     auto self = caf::actor_cast<caf::actor>(this);
-    auto epoch = f.epoch, frame_no = f.frame_no;
     auto* probe = setup_.probe;
-    caf::anon_send(setup_.publisher, ingest_atom::value, std::move(fresh),
-                   publish_callback{[self, origin, epoch, frame_no, last_seq,
-                                     probe](publish_reply reply) {
+    caf::anon_send(setup_.publisher, ingest_atom::value, std::move(batch.events),
+                   publish_callback{[self, origin, epoch = batch.epoch, frame_no = batch.frame_no,
+                                     last_seq = batch.last_seq, probe](publish_reply reply) {
                      bool ok = reply.error.empty();
                      if (ok) {
                        uint64_t stored = 0;
@@ -209,6 +215,8 @@ private:
     sequencer_.stored(origin, last_seq);
     if (at != by_name_.end())
       send(at->second, ack_frame{epoch, frame_no, sequencer_.durable(origin)});
+    if (auto next = sequencer_.next_store(origin))
+      store(origin, std::move(*next));
   }
 
   void send(const std::string& routing_id, const frame& f) {

@@ -14,6 +14,8 @@ namespace {
 
 using evmesh::cluster::frame_verdict;
 using evmesh::cluster::inbound_sequencer;
+using evmesh::cluster::store_batch;
+using evmesh::event;
 
 const char* name(frame_verdict v) {
   switch (v) {
@@ -226,19 +228,48 @@ TEST(inbound_sequencer, store_failed_of_one_origin_leaves_the_others) {
 // the later batch's seq as durable. The store has the same hole: append()
 // advances peer_cursors to the batch's highest origin_seq, so after a restart
 // load_peer_cursors() skips the failed events too.
-TEST(inbound_sequencer, KNOWN_BUG_a_later_batch_stored_after_a_failed_one_skips_the_failed_events) {
+// A batch that fails must not be overtaken by a later one that succeeds:
+// the cursor the sender resumes from would pass events never stored. Only
+// one batch per origin is with the store at a time; what arrives meanwhile
+// waits, and is dropped (to be resent) when the batch fails.
+TEST(inbound_sequencer, a_later_batch_never_overtakes_a_failed_one) {
   inbound_sequencer seq{{{"a", 9}}};
   seq.on_hello("a", 1);
-  ASSERT_EQ(seq.on_frame("a", 1, 0), frame_verdict::accept);  // batch 1: 10..12
-  for (uint64_t s = 10; s <= 12; ++s)
-    ASSERT_TRUE(seq.accept_event("a", s));
-  ASSERT_EQ(seq.on_frame("a", 1, 1), frame_verdict::accept);  // batch 2: 13..15
-  for (uint64_t s = 13; s <= 15; ++s)
-    ASSERT_TRUE(seq.accept_event("a", s));
+  auto frame = [&](uint64_t no, uint64_t first, uint64_t last) {
+    EXPECT_EQ(seq.on_frame("a", 1, no), frame_verdict::accept);
+    store_batch b{1, no, last, {}};
+    for (uint64_t s = first; s <= last; ++s) {
+      EXPECT_TRUE(seq.accept_event("a", s));
+      b.events.push_back(event{});
+    }
+    return b;
+  };
+  auto first = seq.queue_for_store("a", frame(0, 10, 12));
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->last_seq, 12u);
+  EXPECT_FALSE(seq.queue_for_store("a", frame(1, 13, 15))) << "waits while batch 1 is stored";
+  EXPECT_FALSE(seq.queue_for_store("a", frame(2, 16, 16)));
   seq.store_failed("a");  // batch 1 failed
-  seq.stored("a", 15);    // batch 2, already with the publisher, succeeded
-  // 10..12 are not stored: the cursor the sender resumes from must not pass them.
-  EXPECT_LE(seq.durable("a"), 9u);
+  EXPECT_FALSE(seq.next_store("a")) << "what waited is dropped with it";
+  EXPECT_EQ(seq.durable("a"), 9u);
+  EXPECT_EQ(seq.on_frame("a", 1, 3), frame_verdict::unknown) << "the sender must say hello again";
+}
+
+TEST(inbound_sequencer, frames_that_wait_for_the_store_go_as_one_batch_acked_by_the_last_frame) {
+  inbound_sequencer seq{{}};
+  seq.on_hello("a", 4);
+  ASSERT_TRUE(seq.queue_for_store("a", store_batch{4, 0, 3, {event{}, event{}, event{}}}));
+  EXPECT_FALSE(seq.queue_for_store("a", store_batch{4, 1, 5, {event{}, event{}}}));
+  EXPECT_FALSE(seq.queue_for_store("a", store_batch{4, 2, 7, {event{}}}));
+  seq.stored("a", 3);
+  auto next = seq.next_store("a");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->frame_no, 2u);
+  EXPECT_EQ(next->last_seq, 7u);
+  EXPECT_EQ(next->events.size(), 3u);
+  seq.stored("a", 7);
+  EXPECT_FALSE(seq.next_store("a"));
+  EXPECT_TRUE(seq.queue_for_store("a", store_batch{4, 3, 8, {event{}}})) << "nothing in flight";
 }
 
 } // namespace
