@@ -12,7 +12,7 @@
 namespace evmesh::cluster {
 namespace {
 
-enum class kind : uint8_t { hello = 1, ping, events, welcome, ack, nack, interest, rehello };
+enum class kind : uint8_t { hello = 1, ping, events, welcome, ack, nack, interest, rehello, bye };
 
 struct string_sink {
   std::string& out;
@@ -71,6 +71,11 @@ struct header_writer {
     pack_strings(pk, f.patterns);
   }
   void operator()(const rehello_frame&) { pk.pack_array(1).pack_uint8(uint8_t(kind::rehello)); }
+  void operator()(const bye_frame& f) {
+    pk.pack_array(3).pack_uint8(uint8_t(kind::bye));
+    pack_str(pk, f.addr);
+    pk.pack_uint64(f.incarnation);
+  }
 };
 
 // Reads the fields of one header array in order; the first problem sticks.
@@ -288,6 +293,13 @@ bool read_header(kind k, field_reader& in, std::string_view body, frame& out, st
     case kind::rehello:
       out = rehello_frame{};
       break;
+    case kind::bye: {
+      bye_frame f;
+      f.addr = in.address("addr");
+      f.incarnation = in.number("incarnation");
+      out = std::move(f);
+      break;
+    }
   }
   in.expect_end();
   if (!in.ok()) {
@@ -325,7 +337,7 @@ bool decode(std::string_view header, std::string_view body, frame& out, std::str
       return false;
     }
     const auto code = root.via.array.ptr[0].via.u64;
-    if (code < uint64_t(kind::hello) || code > uint64_t(kind::rehello)) {
+    if (code < uint64_t(kind::hello) || code > uint64_t(kind::bye)) {
       error = "unknown frame kind " + std::to_string(code);
       return false;
     }

@@ -7,6 +7,7 @@
 //   hello    name, addr, incarnation, epoch          welcome  name, addr, incarnation,
 //   ping     name, addr, incarnation, [member addr]           cursor, interest version, [pattern]
 //   events   epoch, frame_no  + batch part           ack      epoch, frame_no, cursor
+//   bye      addr, incarnation (leaving: SIGTERM)
 //                                                    nack     epoch, cursor
 //                                                    interest version, [pattern]
 //                                                    rehello  (I do not know you: say hello)
@@ -71,8 +72,13 @@ struct interest_frame {
 
 struct rehello_frame {};
 
+struct bye_frame {
+  std::string addr;
+  uint64_t incarnation = 0;
+};
+
 using frame = std::variant<hello_frame, ping_frame, events_frame, welcome_frame, ack_frame,
-                           nack_frame, interest_frame, rehello_frame>;
+                           nack_frame, interest_frame, rehello_frame, bye_frame>;
 
 // The wire form of a frame: one or two message parts.
 struct wire_frame {

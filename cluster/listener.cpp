@@ -131,6 +131,10 @@ private:
                    member_report{f.addr, f.name, f.incarnation, {}});
   }
 
+  void handle(const std::string&, bye_frame& f) {
+    caf::anon_send(setup_.manager, bye_atom::value, std::move(f.addr), f.incarnation);
+  }
+
   void handle(const std::string&, ping_frame& f) {
     caf::anon_send(setup_.manager, heard_atom::value,
                    member_report{f.addr, f.name, f.incarnation, std::move(f.members)});

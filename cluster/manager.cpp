@@ -160,6 +160,11 @@ caf::behavior manager(manager_pointer self, manager_setup setup) {
   self->delayed_send(self, st.setup.heartbeat, tick_atom::value);
   return {
     [self](heard_atom, member_report& report) { on_heard(self, report); },
+    [self](bye_atom, const std::string& addr, uint64_t incarnation) {
+      for (const auto& change : self->state.table->left(addr, incarnation))
+        log_change(self->state, change);
+      count_alive(self->state);
+    },
     [self](link_atom, link_report& report) {
       self->state.reports[report.addr] = std::move(report);
     },

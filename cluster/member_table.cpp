@@ -13,6 +13,7 @@ const char* to_string(member_state s) {
     case member_state::alive: return "alive";
     case member_state::suspect: return "suspect";
     case member_state::dead: return "dead";
+    case member_state::left: return "left";
   }
   return "unknown";
 }
@@ -50,7 +51,8 @@ std::vector<member_change> member_table::heard(const std::string& addr, const st
 std::vector<member_change> member_table::tick(int64_t now_us) {
   std::vector<member_change> changes;
   for (auto& [addr, m] : members_) {
-    if (m.state == member_state::joining || m.state == member_state::dead)
+    if (m.state == member_state::joining || m.state == member_state::dead
+        || m.state == member_state::left)
       continue;
     auto silent = now_us - m.last_heard_us;
     auto next = silent >= dead_after_us_      ? member_state::dead
@@ -62,6 +64,16 @@ std::vector<member_change> member_table::tick(int64_t now_us) {
     }
   }
   return changes;
+}
+
+std::vector<member_change> member_table::left(const std::string& addr, uint64_t incarnation) {
+  auto it = members_.find(addr);
+  if (it == members_.end() || it->second.incarnation != incarnation
+      || it->second.state == member_state::left)
+    return {};
+  auto from = it->second.state;
+  it->second.state = member_state::left;
+  return {{addr, from, member_state::left}};
 }
 
 std::vector<std::string> member_table::addresses() const {

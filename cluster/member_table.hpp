@@ -2,7 +2,8 @@
 // Members are keyed by their cluster address (what one dials); the name and
 // incarnation come from what they say about themselves. A member heard from
 // recently is alive; silent for `suspect_after` it is suspect, for
-// `dead_after` dead. A dead member is still dialled, so it rejoins by itself
+// `dead_after` dead; one that said bye is `left`. Dead and left members are
+// still dialled, so they rejoin by themselves
 // when it comes back. Pure logic, owned by the cluster manager actor.
 #pragma once
 
@@ -14,7 +15,7 @@
 
 namespace evmesh::cluster {
 
-enum class member_state { joining, alive, suspect, dead };
+enum class member_state { joining, alive, suspect, dead, left };
 const char* to_string(member_state s);
 
 struct member {
@@ -43,6 +44,9 @@ public:
                                    uint64_t incarnation, int64_t now_us, bool& restarted);
   // Moves silent members to suspect and dead.
   std::vector<member_change> tick(int64_t now_us);
+  // The member said it is leaving (that incarnation of it): it is no longer
+  // live, and stays `left` until it is heard again.
+  std::vector<member_change> left(const std::string& addr, uint64_t incarnation);
 
   const std::map<std::string, member>& members() const { return members_; }
   std::vector<std::string> addresses() const;

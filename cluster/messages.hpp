@@ -21,6 +21,7 @@ using ingested_atom = caf::atom_constant<caf::atom("ingested")>;
 using link_atom = caf::atom_constant<caf::atom("link")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
+using bye_atom = caf::atom_constant<caf::atom("bye")>;
 
 // A member said who it is (a ping or hello on the listener, a welcome on a
 // link): (heard_atom, member_report).

@@ -120,6 +120,10 @@ protected:
     if (!report_.peer.empty())
       anon_send(setup_.router, peer_atom::value, report_.peer, std::vector<std::string>{},
                 caf::actor{});
+    // Leaving: tell the peer, giving the frame a moment to go out.
+    pending_.reset();
+    send_control(bye_frame{setup_.self_addr, setup_.incarnation});
+    socket_.set(zmq::sockopt::linger, 200);
     socket_.close();
     db_.reset();
   }

@@ -153,6 +153,23 @@ TEST(Cluster, members_see_each_other_and_cluster_state_is_admin_only) {
   EXPECT_EQ(metric(*t.a, "evmesh_cluster_members_alive"), 2u);
 }
 
+TEST(Cluster, a_node_stopped_with_sigterm_leaves_and_a_restart_rejoins) {
+  three_nodes t;
+  auto c_addr = t.c->cluster_address();
+  EXPECT_EQ(t.c->stop(), 0) << t.c->output();
+  auto state_of_c = [&] {
+    auto state = cluster_state(*t.a);
+    for (const auto& m : state.value("members", json::array()))
+      if (m["addr"] == c_addr)
+        return m["state"].get<std::string>();
+    return std::string{};
+  };
+  EXPECT_TRUE(eventually([&] { return state_of_c() == "left"; })) << cluster_state(*t.a).dump();
+  EXPECT_EQ(cluster_state(*t.a)["live"].size(), 2u);
+  t.c = std::make_unique<node_process>(t.dc.path(), node_args("c", {t.b->cluster_address()}, {"--cluster", c_addr}));
+  EXPECT_TRUE(eventually([&] { return state_of_c() == "alive"; }));
+}
+
 TEST(Cluster, events_published_on_a_reach_subscribers_on_b_and_c_once_and_in_order) {
   three_nodes t;
   tail_process on_b(*t.b, "orders.>"), on_c(*t.c, "orders.>");

@@ -52,6 +52,9 @@ bool same(const interest_frame& a, const interest_frame& b) {
   return std::tie(a.version, a.patterns) == std::tie(b.version, b.patterns);
 }
 bool same(const rehello_frame&, const rehello_frame&) { return true; }
+bool same(const bye_frame& a, const bye_frame& b) {
+  return std::tie(a.addr, a.incarnation) == std::tie(b.addr, b.incarnation);
+}
 
 bool same(const frame& a, const frame& b) {
   if (a.index() != b.index())
@@ -163,6 +166,7 @@ std::vector<frame> sample_frames() {
     interest_frame{3, {">", "x.*.y"}},
     interest_frame{0, {}},
     rehello_frame{},
+    bye_frame{"127.0.0.1:7400", 42},
   };
 }
 
@@ -275,7 +279,7 @@ TEST(cluster_frame, deep_nesting_is_refused) {
 }
 
 TEST(cluster_frame, unknown_kinds_are_refused) {
-  for (uint64_t k : {uint64_t{0}, uint64_t{9}, uint64_t{200}, UINT64_MAX}) {
+  for (uint64_t k : {uint64_t{0}, uint64_t{10}, uint64_t{200}, UINT64_MAX}) {
     auto r = decode_parts(builder{}.array(1).u64(k).bytes());
     EXPECT_TRUE(refused_with(r, "unknown frame kind " + std::to_string(k)));
   }
@@ -597,7 +601,7 @@ public:
   }
 
   frame random_frame() {
-    switch (below(8)) {
+    switch (below(9)) {
       case 0: return hello_frame{name(), addr(), rng_(), rng_()};
       case 1: return ping_frame{name(), addr(), rng_(), addrs()};
       case 2: {
@@ -615,6 +619,7 @@ public:
       case 4: return ack_frame{rng_(), rng_(), rng_()};
       case 5: return nack_frame{rng_(), rng_()};
       case 6: return interest_frame{rng_(), patterns()};
+      case 7: return bye_frame{addr(), rng_()};
       default: return rehello_frame{};
     }
   }
