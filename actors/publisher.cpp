@@ -38,6 +38,9 @@ bool is_utf8(std::string_view text) {
 std::string check_envelope(const event& draft) {
   if (auto why = check_topic(draft.topic); !why.empty())
     return why;
+  if (draft.data.size() > max_event_data_bytes)
+    return "data is " + std::to_string(draft.data.size()) + " bytes, more than the " +
+           std::to_string(max_event_data_bytes) + " an event may carry";
   if (is_registry_topic(draft.topic))
     return "topics under \"" + std::string(registry_topic_prefix) +
            "\" are reserved for the cluster's registry";

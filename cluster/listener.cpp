@@ -6,6 +6,8 @@
 #include "cluster/messages.hpp"
 #include "cluster/socket_actor.hpp"
 
+#include "transports/event_codec.hpp"
+
 #include <iostream>
 
 namespace evmesh::cluster {
@@ -282,6 +284,9 @@ listener_sockets bind_listener(zmq::context_t& context, const std::string& bind_
   router.set(zmq::sockopt::router_handover, 1);
   router.set(zmq::sockopt::rcvhwm, 10000);
   router.set(zmq::sockopt::sndhwm, 10000);
+  // A peer sending more than a frame may hold is disconnected by ZeroMQ
+  // before anything is allocated for it.
+  router.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(codec::max_frame_bytes));
   if (curve)
     make_curve_server(router, *curve);
   auto colon = bind_addr.rfind(':');

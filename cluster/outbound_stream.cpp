@@ -5,6 +5,18 @@
 
 namespace evmesh::cluster {
 
+namespace {
+
+// What an event adds to a frame, roughly (the codec adds a few bytes).
+std::size_t payload_bytes(const event& e) {
+  std::size_t n = e.id.size() + e.topic.size() + e.data.size() + 32;
+  for (const auto& [name, value] : e.headers)
+    n += name.size() + value.size() + 4;
+  return n;
+}
+
+} // namespace
+
 outbound_stream::outbound_stream(stream_limits limits, uint64_t first_epoch)
     : limits_(limits), epoch_(first_epoch) {}
 
@@ -67,7 +79,13 @@ std::optional<outgoing_events> outbound_stream::next_frame() {
   if (source.empty() || (&source == &tail_ && !tail_complete()))
     return std::nullopt;
   outgoing_events out{epoch_, next_frame_no_++, {}};
-  auto n = std::min(source.size(), limits_.frame_events);
+  std::size_t n = 0, bytes = 0;
+  while (n < source.size() && n < limits_.frame_events) {
+    bytes += payload_bytes(*source[n]);
+    if (n > 0 && bytes > limits_.frame_bytes)
+      break;
+    ++n;
+  }
   out.events.assign(source.begin(), source.begin() + static_cast<std::ptrdiff_t>(n));
   source.erase(source.begin(), source.begin() + static_cast<std::ptrdiff_t>(n));
   covered_ = std::max(covered_, out.events.back()->seq);

@@ -24,6 +24,7 @@ struct stream_limits {
   std::size_t window_frames = 32;   // frames sent and not yet acknowledged
   std::size_t frame_events = 1024;  // events per frame at most
   std::size_t tail_events = 16384;  // live events held while the peer is behind
+  std::size_t frame_bytes = 4u << 20;  // payload per frame at most (one event may exceed it)
 };
 
 // A frame ready to go out.

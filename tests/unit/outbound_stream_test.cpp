@@ -377,6 +377,27 @@ TEST(outbound_stream, live_events_go_out_without_a_scan_once_caught_up) {
   EXPECT_EQ(s.queued(), 0u);
 }
 
+TEST(outbound_stream, frames_are_cut_by_bytes_but_carry_at_least_one_event) {
+  fake_store store;
+  outbound_stream s{{8, 100, 100, 1000}, 1};
+  s.restart(0);
+  driver d{s, store};
+  d.pump();
+  std::vector<event_ptr> live;
+  for (int i = 0; i < 4; ++i) {
+    auto e = std::make_shared<event>(*store.commit("orders.a"));
+    e->data.assign(i == 3 ? 5000 : 400, 'x');  // the last one alone exceeds the limit
+    live.push_back(e);
+  }
+  s.on_live(live);
+  d.pump(true);
+  EXPECT_EQ(d.sent(), range(1, 4));
+  ASSERT_EQ(d.frames.size(), 3u);
+  EXPECT_EQ(d.frames[0].events.size(), 2u);  // 2 × ~450 bytes fit in 1000
+  EXPECT_EQ(d.frames[1].events.size(), 1u);
+  EXPECT_EQ(d.frames[2].events.size(), 1u);  // over the limit, but alone
+}
+
 TEST(outbound_stream, live_events_wait_until_the_gap_before_them_is_read) {
   fake_store store;
   for (int i = 0; i < 3; ++i)
