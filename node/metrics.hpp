@@ -33,6 +33,12 @@ struct metrics {
   counter auth_failures{0};          // 401 and 403
   std::atomic<int64_t> sse_streams{0};  // SSE connections streaming now
   counter sse_closed_slow{0};        // SSE connections closed for falling behind
+  counter webhook_attempts{0};       // webhook requests started
+  counter webhook_delivered{0};      // webhook requests answered 2xx
+  counter webhook_failed_attempts{0};  // webhook requests that did not get a 2xx
+  counter webhook_failed_events{0};  // event x endpoint given up after the last retry
+  counter webhook_endpoints_disabled{0};
+  std::atomic<int64_t> webhook_endpoints{0};  // delivery actors running
 
   // Prometheus exposition text; `extra` is appended verbatim (gauges read
   // at scrape time, e.g. store and connection figures).
