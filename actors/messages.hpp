@@ -5,6 +5,7 @@
 // msgpack, not CAF serialization).
 #pragma once
 
+#include "actors/delivery_messages.hpp"
 #include "node/store.hpp"
 
 #include <evmesh/node.hpp>
@@ -108,12 +109,21 @@ using store_writer_actor = caf::typed_actor<
   caf::replies_to<put_rec_atom, registry_record>::with<bool>,
   caf::reacts_to<watch_atom, caf::actor>,
   caf::replies_to<stats_atom>::with<store_stats>,
-  caf::reacts_to<retain_atom>>;
+  caf::reacts_to<retain_atom>,
+  // webhook delivery state (actors/delivery_messages.hpp)
+  caf::replies_to<del_rec_atom, std::string, std::string>::with<bool>,
+  caf::replies_to<dl_open_atom, std::string>::with<delivery_snapshot>,
+  caf::replies_to<dl_save_atom, std::vector<endpoint_progress>>::with<bool>,
+  caf::replies_to<dl_close_atom, std::string, bool>::with<bool>,
+  caf::replies_to<dl_attempts_atom, std::string, uint64_t>::with<std::vector<attempt_record>>,
+  caf::replies_to<dl_status_atom, uint64_t>::with<delivery_status>,
+  caf::replies_to<dl_replay_atom, replay_request>::with<replay_result>>;
 
 // Reads retained history on its own connection, beside the writer.
 using store_reader_actor = caf::typed_actor<
   caf::replies_to<history_atom, history_query>::with<history_page>,
-  caf::replies_to<find_atom, std::string>::with<std::optional<event>>>;
+  caf::replies_to<find_atom, std::string>::with<std::optional<event>>,
+  caf::replies_to<dl_scan_atom, log_scan>::with<log_page>>;
 
 // Takes events in, stamps and batches them, acks once durable, routes them.
 // ingest takes events received from a peer node as they are (id, time,
@@ -138,11 +148,19 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<unsub_atom, subscriber_id>,
   caf::reacts_to<consumed_atom, subscriber_id, uint64_t>>;
 
-// The registry: tokens and live subscriptions. put_rec applies a record
-// replicated from a peer (already stored) to the in-memory state.
+// The registry: tokens, webhook endpoints and live subscriptions. put_rec
+// applies a record replicated from a peer (already stored) to the
+// in-memory state.
 using controller_actor = caf::typed_actor<
   caf::reacts_to<put_rec_atom, registry_record>,
   caf::replies_to<token_atom, std::vector<std::string>>::with<std::string>,
+  caf::replies_to<ep_create_atom, std::string>::with<endpoint_reply>,
+  caf::replies_to<ep_list_atom>::with<std::vector<endpoint_config>>,
+  caf::replies_to<ep_get_atom, std::string>::with<endpoint_reply>,
+  caf::replies_to<ep_patch_atom, std::string, std::string>::with<endpoint_reply>,
+  caf::replies_to<ep_delete_atom, std::string>::with<endpoint_reply>,
+  caf::replies_to<ep_rotate_atom, std::string, std::string>::with<endpoint_reply>,
+  caf::reacts_to<ep_disable_atom, std::string, std::string>,
   caf::replies_to<subscribe_atom, std::string, subscriber_target, uint64_t>::with<subscriber_id>,
   caf::reacts_to<unsub_atom, subscriber_id>>;
 

@@ -64,16 +64,20 @@ void add_node_options(option_parser& parser, node_config& cfg) {
               }});
   parser.add({"admin-token", "TOKEN", "admin token (default: <data>/admin.token, created if missing)",
               [&](const std::string& v) { cfg.admin_token = v; }});
-  parser.add({"allow-private-targets", "", "allow webhook targets on private addresses (webhooks are not built yet)",
+  parser.add({"allow-private-targets", "", "allow webhook targets on loopback, private and link-local addresses",
               [&](const std::string&) { cfg.allow_private_targets = true; }});
-  parser.add({"retry-schedule", "S,S,...", "webhook retry delays in seconds (webhooks are not built yet)",
+  parser.add({"retry-schedule", "S,S,...", "webhook attempt delays in seconds (default 0,5,300,1800,7200,18000,36000,36000; fractions allowed)",
               [&](const std::string& v) {
                 cfg.retry_schedule.clear();
                 for (const auto& item : split_list(v)) {
                   try {
-                    cfg.retry_schedule.push_back(std::stod(item));
+                    std::size_t used = 0;
+                    auto seconds = std::stod(item, &used);
+                    if (used != item.size() || !(seconds >= 0 && seconds <= 7 * 86400))
+                      throw std::invalid_argument(item);
+                    cfg.retry_schedule.push_back(seconds);
                   } catch (const std::exception&) {
-                    throw usage_error("--retry-schedule: \"" + item + "\" is not a number of seconds");
+                    throw usage_error("--retry-schedule: \"" + item + "\" is not a number of seconds (0..604800)");
                   }
                 }
               }});

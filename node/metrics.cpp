@@ -55,6 +55,13 @@ std::string metrics::render(const std::string& extra) const {
     cluster_peers_refused);
   write(out, "cluster_members_alive", "gauge", "Other cluster members alive now.",
         static_cast<uint64_t>(cluster_members_alive.load(std::memory_order_relaxed)));
+  c("webhook_attempts_total", "Webhook requests started.", webhook_attempts);
+  c("webhook_delivered_total", "Webhook requests answered with a 2xx.", webhook_delivered);
+  c("webhook_failed_attempts_total", "Webhook requests without a 2xx answer.", webhook_failed_attempts);
+  c("webhook_failed_events_total", "Events given up for an endpoint after the last retry.", webhook_failed_events);
+  c("webhook_endpoints_disabled_total", "Endpoints disabled (410 Gone, failing too long).", webhook_endpoints_disabled);
+  write(out, "webhook_endpoints", "gauge", "Endpoints this node delivers to now.",
+        static_cast<uint64_t>(webhook_endpoints.load(std::memory_order_relaxed)));
   out << extra;
   return out.str();
 }

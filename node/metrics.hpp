@@ -40,6 +40,12 @@ struct metrics {
   counter cluster_link_restarts{0};     // link streams restarted (gap, reconnect, timeout)
   counter cluster_peers_refused{0};     // CURVE handshakes refused (wrong cluster key)
   std::atomic<int64_t> cluster_members_alive{0};
+  counter webhook_attempts{0};       // webhook requests started
+  counter webhook_delivered{0};      // webhook requests answered 2xx
+  counter webhook_failed_attempts{0};  // webhook requests that did not get a 2xx
+  counter webhook_failed_events{0};  // event x endpoint given up after the last retry
+  counter webhook_endpoints_disabled{0};
+  std::atomic<int64_t> webhook_endpoints{0};  // delivery actors running
 
   // Prometheus exposition text; `extra` is appended verbatim (gauges read
   // at scrape time, e.g. store and connection figures).

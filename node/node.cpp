@@ -5,6 +5,7 @@
 #include <evmesh/node.hpp>
 
 #include "actors/controller.hpp"
+#include "actors/delivery_manager.hpp"
 #include "actors/gateway.hpp"
 #include "actors/publisher.hpp"
 #include "actors/router.hpp"
@@ -15,6 +16,7 @@
 #include "node/admin_token.hpp"
 #include "node/http_api.hpp"
 #include "transports/http_server.hpp"
+#include "transports/webhook_client.hpp"
 
 #include <evmesh/topic.hpp>
 
@@ -83,6 +85,8 @@ struct node::impl {
   router_actor router;
   publisher_actor publisher;
   controller_actor controller;
+  caf::actor delivery_manager;
+  std::shared_ptr<webhook::client_pool> webhook_client;
   caf::actor gateway;
   std::unique_ptr<http::server> http_server;
   std::unique_ptr<zmq::context_t> zmq_context;  // outlives the cluster actors' sockets
@@ -102,9 +106,14 @@ struct node::impl {
       std::chrono::duration_cast<std::chrono::microseconds>(config.retention_max_age).count(),
       config.retention_max_bytes};
     auto writable = open_sqlite_store(config.data_dir, store_access::read_write);
-    probe.retention_deleted += writable->enforce_retention(retention, now_us());  // before serving
+    auto deliveries = open_sqlite_delivery_store(config.data_dir);
+    auto startup_retention = retention;
+    startup_retention.keep_from_seq = deliveries->retention_floor();
+    probe.retention_deleted += writable->enforce_retention(startup_retention, now_us());  // before serving
     auto tokens = writable->load_records("token");
+    auto endpoints = writable->load_records("endpoint");
     auto registry = tokens;  // every replicated kind
+    registry.insert(registry.end(), endpoints.begin(), endpoints.end());
     auto peer_cursors = writable->load_peer_cursors();
     auto readable = open_sqlite_store(config.data_dir, store_access::read_only);
 
@@ -112,7 +121,7 @@ struct node::impl {
     system = std::make_unique<caf::actor_system>(caf_config);
     auto& sys = *system;
 
-    writer = spawn_store_writer(sys, std::move(writable), retention,
+    writer = spawn_store_writer(sys, std::move(writable), std::move(deliveries), retention,
                                 std::chrono::duration_cast<std::chrono::milliseconds>(
                                   config.retention_interval),
                                 probe);
@@ -121,10 +130,32 @@ struct node::impl {
     publisher = spawn_publisher(sys, writer, router, config.max_batch_events, probe);
     auto initial_auth = make_auth_table(tokens, token_hash(admin_token));
     auth.store(std::make_shared<const auth_table>(initial_auth));
-    controller = spawn_controller(
-      sys, controller_setup{writer, router, std::move(initial_auth),
-                            [this](auth_table_ptr table) { auth.store(std::move(table)); },
-                            &probe});
+    webhook::client_options client_options;
+    client_options.allow_private_targets = config.allow_private_targets;
+    webhook_client = std::make_shared<webhook::client_pool>(client_options);
+    delivery_manager_setup delivery;
+    delivery.writer = writer;
+    delivery.reader = reader;
+    delivery.router = router;
+    delivery.client = webhook_client;
+    delivery.retry_schedule = config.retry_schedule;
+    delivery.request_timeout = config.webhook_timeout;
+    delivery.disable_after_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(config.webhook_disable_after).count();
+    delivery.probe = &probe;
+    delivery_manager = spawn_delivery_manager(sys, std::move(delivery));
+    controller_setup control;
+    control.writer = writer;
+    control.router = router;
+    control.tokens = std::move(initial_auth);
+    control.publish_auth = [this](auth_table_ptr table) { auth.store(std::move(table)); };
+    control.probe = &probe;
+    control.publisher = publisher;
+    control.delivery_manager = delivery_manager;
+    control.endpoint_records = std::move(endpoints);
+    control.allow_private_targets = config.allow_private_targets;
+    controller = spawn_controller(sys, std::move(control));
+    caf::anon_send(delivery_manager, controller);
     gateway = spawn_gateway(sys);
 
     try {
@@ -204,7 +235,8 @@ struct node::impl {
     auto server_slot = std::make_shared<http::server*>(nullptr);
     http_server = std::make_unique<http::server>(
       options, make_http_api(http_api_context{
-                 config.name, publisher, reader, writer, controller, gateway, cluster_manager,
+                 config.name, publisher, reader, writer, controller, delivery_manager, gateway,
+                 cluster_manager,
                  [this] { return auth.load(); },
                  [server_slot] { return *server_slot ? (*server_slot)->open_connections() : 0; },
                  config.subscriber_queue_limit, config.sse_heartbeat, &probe}));
@@ -226,6 +258,13 @@ struct node::impl {
                      std::cerr << "evmesh: flushing publishes at stop failed: "
                                << caf::to_string(err) << std::endl;
                    });
+        // Webhook progress (cursors, retry rows, attempt log) to disk.
+        self->request(delivery_manager, std::chrono::seconds{30}, flush_atom::value)
+          .receive([](bool) {},
+                   [](caf::error& err) {
+                     std::cerr << "evmesh: flushing webhook progress at stop failed: "
+                               << caf::to_string(err) << std::endl;
+                   });
       }
       // The cluster goes first: links stop sending, the listener stops
       // taking events in (peers resend what was not acked).
@@ -234,10 +273,12 @@ struct node::impl {
           caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
       cluster_manager = nullptr;
       cluster_listener = nullptr;
-      for (auto actor : {caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(publisher),
+      webhook_client->stop();
+      for (auto actor : {delivery_manager, caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(publisher),
                          caf::actor_cast<caf::actor>(router), caf::actor_cast<caf::actor>(reader),
                          caf::actor_cast<caf::actor>(writer), gateway})
         caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+      delivery_manager = nullptr;
       controller = nullptr;
       publisher = nullptr;
       router = nullptr;
@@ -246,6 +287,7 @@ struct node::impl {
       gateway = nullptr;
       system.reset();  // waits for every actor to finish
       zmq_context.reset();  // every socket is closed by now
+      webhook_client.reset();
     });
   }
 };

@@ -4,6 +4,7 @@
 // Dedup: event_ids maps every id to its seq for 24 h (and for as long as the
 // event is retained, so GET /v1/events/{id} works), independent of retention.
 #include "node/store.hpp"
+#include "node/sqlite_statement.hpp"
 
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
@@ -13,7 +14,13 @@
 namespace evmesh {
 namespace {
 
-// 1: events, event_ids, registry. 2: events.origin/origin_seq, peer_cursors.
+using sqlite::statement;
+using sqlite::reset_on_exit;
+using sqlite::event_columns;
+using sqlite::read_event;
+
+// 1: events, event_ids, registry (and the delivery store's tables).
+// 2: events.origin/origin_seq, peer_cursors.
 constexpr int schema_version = 2;
 
 const char* const schema_sql = R"sql(
@@ -43,100 +50,10 @@ CREATE TABLE IF NOT EXISTS peer_cursors(
   seq    INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
 
-// One prepared statement, reset after each use.
-class statement {
-public:
-  statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string("sqlite prepare failed: ") + sqlite3_errmsg(db));
-  }
-  ~statement() { sqlite3_finalize(stmt_); }
-  statement(const statement&) = delete;
-  statement& operator=(const statement&) = delete;
-
-  statement& bind(int i, std::string_view text) {
-    check(sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
-    return *this;
-  }
-  statement& bind_blob(int i, std::string_view bytes) {
-    check(sqlite3_bind_blob(stmt_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT));
-    return *this;
-  }
-  statement& bind(int i, int64_t value) {
-    check(sqlite3_bind_int64(stmt_, i, value));
-    return *this;
-  }
-  statement& bind_null(int i) {
-    check(sqlite3_bind_null(stmt_, i));
-    return *this;
-  }
-  // true while a row is available
-  bool step() {
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW)
-      return true;
-    if (rc == SQLITE_DONE)
-      return false;
-    throw std::runtime_error(std::string("sqlite step failed: ") + sqlite3_errmsg(db_));
-  }
-  void run() {
-    step();
-    reset();
-  }
-  void reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-  std::string text(int col) const {
-    auto p = sqlite3_column_blob(stmt_, col);
-    auto n = sqlite3_column_bytes(stmt_, col);
-    return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string{};
-  }
-  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-
-private:
-  void check(int rc) {
-    if (rc != SQLITE_OK)
-      throw std::runtime_error(std::string("sqlite bind failed: ") + sqlite3_errmsg(db_));
-  }
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-// Resets a statement when the scope ends, also on exceptions.
-struct reset_on_exit {
-  statement& s;
-  ~reset_on_exit() { s.reset(); }
-};
-
 // Header text is checked as UTF-8 at the edges (check_envelope); replacing
 // rather than throwing keeps one bad value from failing a whole batch.
 std::string headers_to_json(const std::map<std::string, std::string>& headers) {
   return nlohmann::json(headers).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::map<std::string, std::string> headers_from_json(const std::string& text) {
-  return nlohmann::json::parse(text).get<std::map<std::string, std::string>>();
-}
-
-constexpr const char* event_columns = "seq, id, topic, time_us, binary, data, headers, origin, origin_seq";
-
-event read_event(const statement& s) {
-  event e;
-  e.seq = static_cast<uint64_t>(s.integer(0));
-  e.id = s.text(1);
-  e.topic = s.text(2);
-  e.time_us = s.integer(3);
-  e.binary = s.integer(4) != 0;
-  e.data = s.text(5);
-  if (!s.is_null(6))
-    e.headers = headers_from_json(s.text(6));
-  if (!s.is_null(7)) {
-    e.origin = s.text(7);
-    e.origin_seq = static_cast<uint64_t>(s.integer(8));
-  }
-  return e;
 }
 
 uint64_t event_bytes(const event& e) {
@@ -289,6 +206,8 @@ public:
         cut = std::max(cut, static_cast<uint64_t>(st.sizes_from.integer(0)));
       }
     }
+    if (policy.keep_from_seq > 0)
+      cut = std::min(cut, policy.keep_from_seq - 1);
     if (cut < first_seq_ || count_ == 0) {
       prune_ids(now);
       return 0;

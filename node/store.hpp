@@ -25,6 +25,9 @@ constexpr int64_t dedup_window_us = int64_t{24} * 3600 * 1000 * 1000;
 struct retention_policy {
   int64_t max_age_us = int64_t{7} * 24 * 3600 * 1000 * 1000;  // 0 = keep forever
   uint64_t max_bytes = uint64_t{1} << 30;                     // 0 = no size cap
+  // Events with seq >= this are kept whatever their age or the size: a
+  // webhook endpoint has not finished with them (0 = no such floor).
+  uint64_t keep_from_seq = 0;
 };
 
 struct append_outcome {

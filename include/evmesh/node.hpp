@@ -40,8 +40,10 @@ struct node_config {
   std::chrono::milliseconds cluster_suspect_after{2000};  // silent this long: suspect
   std::chrono::milliseconds cluster_dead_after{6000};     // silent this long: dead
   std::string admin_token;                           // empty: read or create <data>/admin.token
-  bool allow_private_targets = false;                // webhook issue
+  bool allow_private_targets = false;                // webhooks to loopback/private/link-local targets
   std::vector<double> retry_schedule;                // seconds; empty: the contract's default
+  std::chrono::milliseconds webhook_timeout{15000};  // one webhook request, in all
+  std::chrono::seconds webhook_disable_after{5 * 24 * 3600};  // failing this long without a success
 
   std::size_t max_body_bytes = 1024 * 1024;          // HTTP request bodies; 413 beyond
   std::size_t subscriber_queue_limit = 65536;        // events a subscriber may lag behind

@@ -43,6 +43,9 @@ class running_command {
 public:
   explicit running_command(const std::vector<std::string>& args,
                            const std::vector<std::string>& env = {});
+  // Any program (a path), not evmesh.
+  running_command(const std::string& program, const std::vector<std::string>& args,
+                  const std::vector<std::string>& env = {});
   ~running_command();
   running_command(const running_command&) = delete;
   running_command& operator=(const running_command&) = delete;
