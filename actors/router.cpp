@@ -1,6 +1,7 @@
 // See router.hpp.
 #include "actors/router.hpp"
 
+#include "actors/delivery_messages.hpp"
 #include "actors/subscription_trie.hpp"
 
 #include <evmesh/topic.hpp>
@@ -48,7 +49,7 @@ struct router_state {
     bool changed = false;
     for (const auto& pattern : it->second.patterns) {
       trie.erase(pattern, id);
-      if (--pattern_users[pattern] == 0) {
+      if (id != delivery_subscriber_id && --pattern_users[pattern] == 0) {
         pattern_users.erase(pattern);
         changed = true;
       }
@@ -157,7 +158,9 @@ router_actor::behavior_type router(router_pointer self, metrics* probe) {
       if (!entry.patterns.insert(pattern).second)
         return;
       st.trie.insert(pattern, id);
-      if (++st.pattern_users[pattern] == 1)
+      // The webhook side subscribes to everything and filters itself; the
+      // cluster learns the endpoints' patterns from the registry instead.
+      if (id != delivery_subscriber_id && ++st.pattern_users[pattern] == 1)
         st.tell_watcher();
     },
     [self](peer_atom, const std::string& name, std::vector<std::string>& patterns,

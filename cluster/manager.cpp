@@ -4,8 +4,13 @@
 #include "cluster/member_table.hpp"
 #include "cluster/registry_sync.hpp"
 
+#include "actors/delivery_messages.hpp"
+#include "node/endpoint.hpp"
+
 #include <iostream>
+#include <algorithm>
 #include <map>
+#include <set>
 
 namespace evmesh::cluster {
 namespace {
@@ -20,12 +25,17 @@ struct manager_state {
   std::map<std::string, link_report> reports;     // by address
   caf::actor listener;
   uint64_t interest_version = 0;
-  std::vector<std::string> interest;  // announced: local patterns and the registry
+  std::vector<std::string> interest;  // announced: local, registry and endpoint patterns
+  std::vector<std::string> local_patterns;
+  std::map<std::string, std::vector<std::string>> endpoint_patterns;  // enabled endpoints
+  std::vector<std::string> live;  // names, as last told to the node
   registry_versions registry;
   static inline const char* name = "evmesh.cluster.manager";
 };
 
 using manager_pointer = caf::stateful_actor<manager_state>*;
+
+void announce_interest(manager_pointer self);
 
 void log_change(const manager_state& st, const member_change& c) {
   const auto& m = st.table->members().at(c.addr);
@@ -33,11 +43,29 @@ void log_change(const manager_state& st, const member_change& c) {
             << " is " << to_string(c.to) << std::endl;
 }
 
-void count_alive(manager_state& st) {
+// After any membership change: the metric, and when the live set changed,
+// ownership (the delivery manager re-decides every endpoint).
+void membership_changed(manager_pointer self) {
+  auto& st = self->state;
   int64_t alive = 0;
   for (const auto& [addr, m] : st.table->members())
     alive += m.state == member_state::alive ? 1 : 0;
   st.setup.probe->cluster_members_alive.store(alive, std::memory_order_relaxed);
+  auto live = st.table->live_names(st.setup.name);
+  std::sort(live.begin(), live.end());
+  if (live == st.live)
+    return;
+  st.live = live;
+  if (st.setup.live_changed)
+    st.setup.live_changed(live);
+  if (!st.setup.delivery_manager)
+    return;
+  self->request(st.setup.controller, caf::infinite, ep_list_atom::value)
+    .then([self](const std::vector<endpoint_config>& endpoints) {
+            for (const auto& ep : endpoints)
+              caf::anon_send(self->state.setup.delivery_manager, ep_update_atom::value, ep);
+          },
+          [](caf::error&) {});
 }
 
 void tell_members(manager_state& st) {
@@ -77,13 +105,31 @@ void on_heard(manager_pointer self, member_report& report) {
   for (const auto& addr : report.members)
     if (addr != st.setup.addr)
       dial(self, addr);
-  count_alive(st);
+  membership_changed(self);
 }
 
 // A record written here: announce it to every node.
+// Keeps an endpoint record's patterns for the interest (enabled ones only).
+void note_endpoint(manager_pointer self, const registry_record& record) {
+  if (record.kind != "endpoint")
+    return;
+  auto& st = self->state;
+  try {
+    auto ep = endpoint_from_record(record);
+    if (ep.disabled)
+      st.endpoint_patterns.erase(ep.id);
+    else
+      st.endpoint_patterns[ep.id] = ep.topics;
+  } catch (const std::exception&) {
+    return;
+  }
+  announce_interest(self);
+}
+
 void announce(manager_pointer self, const registry_record& record) {
   auto& st = self->state;
   st.registry.remember(record);
+  note_endpoint(self, record);
   std::vector<event> events{registry_event(record)};
   caf::anon_send(st.setup.publisher, publish_atom::value, std::move(events),
                  publish_callback{[kind = record.kind, id = record.id](publish_reply reply) {
@@ -105,6 +151,7 @@ void adopt(manager_pointer self, const event_ptr& e) {
   if (!st.registry.supersedes(*record))
     return;
   st.registry.remember(*record);
+  note_endpoint(self, *record);
   self->request(st.setup.writer, caf::infinite, put_rec_atom::value, *record)
     .then([self, r = *record](bool stored) {
             if (stored)
@@ -113,10 +160,17 @@ void adopt(manager_pointer self, const event_ptr& e) {
           [](caf::error&) {});
 }
 
-void set_interest(manager_pointer self, std::vector<std::string> local) {
+// Announces local patterns, the registry and every enabled endpoint's patterns.
+void announce_interest(manager_pointer self) {
   auto& st = self->state;
-  local.push_back(registry_pattern);
-  st.interest = std::move(local);
+  std::set<std::string> all(st.local_patterns.begin(), st.local_patterns.end());
+  all.insert(registry_pattern);
+  for (const auto& [id, patterns] : st.endpoint_patterns)
+    all.insert(patterns.begin(), patterns.end());
+  std::vector<std::string> interest(all.begin(), all.end());
+  if (interest == st.interest)
+    return;
+  st.interest = std::move(interest);
   ++st.interest_version;
   if (st.listener)
     caf::anon_send(st.listener, interest_atom::value, st.interest_version, st.interest);
@@ -150,10 +204,13 @@ caf::behavior manager(manager_pointer self, manager_setup setup) {
   st.table = std::make_unique<member_table>(
     st.setup.addr, std::chrono::duration_cast<std::chrono::microseconds>(st.setup.suspect_after).count(),
     std::chrono::duration_cast<std::chrono::microseconds>(st.setup.dead_after).count());
-  for (const auto& record : st.setup.records)
+  for (const auto& record : st.setup.records) {
     st.registry.remember(record);
+    note_endpoint(self, record);
+  }
   st.setup.records.clear();
-  st.interest = {registry_pattern};
+  announce_interest(self);
+  membership_changed(self);
   for (const auto& seed : st.setup.seeds)
     if (seed != st.setup.addr)
       dial(self, seed);
@@ -163,7 +220,7 @@ caf::behavior manager(manager_pointer self, manager_setup setup) {
     [self](bye_atom, const std::string& addr, uint64_t incarnation) {
       for (const auto& change : self->state.table->left(addr, incarnation))
         log_change(self->state, change);
-      count_alive(self->state);
+      membership_changed(self);
     },
     [self](link_atom, link_report& report) {
       self->state.reports[report.addr] = std::move(report);
@@ -172,7 +229,7 @@ caf::behavior manager(manager_pointer self, manager_setup setup) {
       auto& state = self->state;
       for (const auto& change : state.table->tick(now_us()))
         log_change(state, change);
-      count_alive(state);
+      membership_changed(self);
       self->delayed_send(self, state.setup.heartbeat, tick_atom::value);
     },
     [self](listener_atom, caf::actor& listener) {
@@ -180,7 +237,10 @@ caf::behavior manager(manager_pointer self, manager_setup setup) {
       caf::anon_send(self->state.listener, interest_atom::value, self->state.interest_version,
                      self->state.interest);
     },
-    [self](interest_atom, std::vector<std::string>& patterns) { set_interest(self, std::move(patterns)); },
+    [self](interest_atom, std::vector<std::string>& patterns) {
+      self->state.local_patterns = std::move(patterns);
+      announce_interest(self);
+    },
     [self](put_rec_atom, const registry_record& record) { announce(self, record); },
     [self](put_rec_atom, const event_ptr& e) { adopt(self, e); },
     [self](cluster_atom) { return make_view(self->state); },

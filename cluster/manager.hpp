@@ -1,5 +1,8 @@
-// The cluster manager: membership, the node's side of interest, and the
-// registry's replication (registry_sync). It keeps
+// The cluster manager: membership, the node's side of interest, endpoint
+// ownership and the registry's replication (registry_sync). Every node
+// announces the patterns of every enabled webhook endpoint, so each stores
+// every event an endpoint wants; the endpoint's owner (rendezvous over the
+// live members) delivers it. It keeps
 // the member table (heard from the listener and the links; heartbeats tick
 // it to suspect and dead), dials every member it learns of (seeds first,
 // then gossip) with one link each, passes the node's local subscription
@@ -13,6 +16,7 @@
 
 #include <caf/all.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +39,11 @@ struct manager_setup {
   store_writer_actor writer;
   controller_actor controller;
   std::vector<registry_record> records;
+  // Endpoint ownership: told the live member names whenever they change
+  // (the node keeps them for the delivery manager's `owns`), after which the
+  // delivery manager hears of every endpoint again to start or stop it.
+  std::function<void(std::vector<std::string>)> live_changed;
+  caf::actor delivery_manager;
 };
 
 // Spawns the manager; it spawns the links. `listener` gets the interest

@@ -13,6 +13,7 @@
 #include "actors/store_writer.hpp"
 #include "cluster/listener.hpp"
 #include "cluster/manager.hpp"
+#include "cluster/member_table.hpp"
 #include "node/admin_token.hpp"
 #include "node/http_api.hpp"
 #include "transports/http_server.hpp"
@@ -93,6 +94,10 @@ struct node::impl {
   caf::actor cluster_listener;
   caf::actor cluster_manager;
   std::string cluster_addr;
+  // The cluster's live member names (sorted; null when not clustered): who
+  // owns which webhook endpoint. Written by the cluster manager, read by the
+  // delivery manager, as an immutable snapshot like the auth table.
+  std::atomic<std::shared_ptr<const std::vector<std::string>>> live_members;
   std::once_flag stopped;
 
   explicit impl(node_config cfg) : config(std::move(cfg)) {
@@ -143,6 +148,10 @@ struct node::impl {
     delivery.disable_after_us =
       std::chrono::duration_cast<std::chrono::microseconds>(config.webhook_disable_after).count();
     delivery.probe = &probe;
+    delivery.owns = [this](const std::string& endpoint_id) {
+      auto live = live_members.load();
+      return !live || cluster::rendezvous_owner(endpoint_id, *live) == config.name;
+    };
     delivery_manager = spawn_delivery_manager(sys, std::move(delivery));
     controller_setup control;
     control.writer = writer;
@@ -194,6 +203,10 @@ struct node::impl {
     ms.writer = writer;
     ms.controller = controller;
     ms.records = std::move(registry);
+    ms.delivery_manager = delivery_manager;
+    ms.live_changed = [this](std::vector<std::string> names) {
+      live_members.store(std::make_shared<const std::vector<std::string>>(std::move(names)));
+    };
     auto& link = ms.link_template;
     link.self_name = config.name;
     link.self_addr = cluster_addr;
