@@ -55,6 +55,8 @@ std::string metrics::render(const std::string& extra) const {
     cluster_peers_refused);
   write(out, "cluster_members_alive", "gauge", "Other cluster members alive now.",
         static_cast<uint64_t>(cluster_members_alive.load(std::memory_order_relaxed)));
+  if (auto members = cluster_members.load())
+    out << *members;
   c("webhook_attempts_total", "Webhook requests started.", webhook_attempts);
   c("webhook_delivered_total", "Webhook requests answered with a 2xx.", webhook_delivered);
   c("webhook_failed_attempts_total", "Webhook requests without a 2xx answer.", webhook_failed_attempts);

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace evmesh {
@@ -40,6 +41,9 @@ struct metrics {
   counter cluster_link_restarts{0};     // link streams restarted (gap, reconnect, timeout)
   counter cluster_peers_refused{0};     // CURVE handshakes refused (wrong cluster key)
   std::atomic<int64_t> cluster_members_alive{0};
+  // Prometheus lines per member (evmesh_cluster_member_state), rendered by
+  // the cluster manager on every membership change; null when not clustered.
+  std::atomic<std::shared_ptr<const std::string>> cluster_members;
   counter webhook_attempts{0};       // webhook requests started
   counter webhook_delivered{0};      // webhook requests answered 2xx
   counter webhook_failed_attempts{0};  // webhook requests that did not get a 2xx

@@ -151,6 +151,9 @@ TEST(Cluster, members_see_each_other_and_cluster_state_is_admin_only) {
   auto owner = a.get("/v1/cluster?owner_of=ep_1").json()["owner"];
   EXPECT_EQ(api_client(t.c->url(), token).get("/v1/cluster?owner_of=ep_1").json()["owner"], owner);
   EXPECT_EQ(metric(*t.a, "evmesh_cluster_members_alive"), 2u);
+  auto text = api_client(t.a->url(), "").get("/metrics").body;
+  EXPECT_NE(text.find("evmesh_cluster_member_state{name=\"b\",addr=\"" + t.b->cluster_address() +
+                      "\",state=\"alive\"} 1"), std::string::npos) << text;
 }
 
 TEST(Cluster, a_node_stopped_with_sigterm_leaves_and_a_restart_rejoins) {
