@@ -4,6 +4,7 @@
 #include "cluster/frame.hpp"
 
 #include "transports/event_codec.hpp"
+#include "transports/msgpack_writer.hpp"
 
 #include <evmesh/topic.hpp>
 
@@ -14,18 +15,9 @@ namespace {
 
 enum class kind : uint8_t { hello = 1, ping, events, welcome, ack, nack, interest, rehello, bye };
 
-struct string_sink {
-  std::string& out;
-  void write(const char* bytes, std::size_t size) { out.append(bytes, size); }
-};
-
-using packer = msgpack::packer<string_sink>;
-
-void pack_str(packer& pk, std::string_view text) {
-  const auto size = msgpack::checked_get_container_size(text.size());
-  pk.pack_str(size);
-  pk.pack_str_body(text.data(), size);
-}
+using codec::pack_str;
+using codec::packer;
+using codec::string_sink;
 
 void pack_strings(packer& pk, const std::vector<std::string>& list) {
   pk.pack_array(msgpack::checked_get_container_size(list.size()));

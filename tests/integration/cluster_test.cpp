@@ -5,6 +5,7 @@
 // SIGSTOP mid-stream misses nothing after SIGCONT; a node with the wrong
 // cluster key is refused; garbage from a raw socket does not hurt a node.
 #include "support/api_client.hpp"
+#include "support/cluster_helpers.hpp"
 #include "support/node_process.hpp"
 
 #include <gtest/gtest.h>
@@ -19,21 +20,8 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-using clock_type = std::chrono::steady_clock;
 
 const std::string token = "cluster-test-admin-token";
-
-// Polls `done` (a cheap query of a node) until it holds; bounded.
-template <class Predicate>
-bool eventually(Predicate done, std::chrono::milliseconds timeout = 20s) {
-  auto deadline = clock_type::now() + timeout;
-  while (clock_type::now() < deadline) {
-    if (done())
-      return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return done();
-}
 
 // Node names must differ within a cluster (events are stored per origin name).
 std::vector<std::string> node_args(const std::string& name, const std::vector<std::string>& join,
@@ -49,34 +37,10 @@ std::vector<std::string> node_args(const std::string& name, const std::vector<st
   return args;
 }
 
-json cluster_state(const node_process& n) {
-  api_client c(n.url(), token);
-  auto r = c.get("/v1/cluster");
-  return r.status == 200 ? r.json() : json::object();
-}
-
-std::size_t alive_members(const node_process& n) {
-  std::size_t alive = 0;
-  for (const auto& m : cluster_state(n).value("members", json::array()))
-    alive += m["state"] == "alive" ? 1 : 0;
-  return alive;
-}
-
-// Whether `publisher`'s link to the member named `peer` carries `pattern`.
-bool peer_wants(const node_process& publisher, const std::string& peer, const std::string& pattern) {
-  for (const auto& m : cluster_state(publisher).value("members", json::array()))
-    if (m["name"] == peer && m["link"]["connected"] == true)
-      for (const auto& p : m["link"]["interest"])
-        if (p == pattern)
-          return true;
-  return false;
-}
-
-uint64_t metric(const node_process& n, const std::string& name) {
-  api_client c(n.url(), "");
-  auto body = c.get("/metrics").body;
-  auto pos = body.find("\n" + name + " ");
-  return pos == std::string::npos ? ~uint64_t{0} : std::stoull(body.substr(pos + name.size() + 2));
+json cluster_state(const node_process& n) { return evmesh::test::cluster_state(n, token); }
+std::size_t alive_members(const node_process& n) { return evmesh::test::alive_members(n, token); }
+bool peer_wants(const node_process& n, const std::string& peer, const std::string& pattern) {
+  return evmesh::test::peer_wants(n, token, peer, pattern);
 }
 
 // Publishes events numbered first..last on `topic` in batches of `batch`;

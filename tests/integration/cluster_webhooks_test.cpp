@@ -4,6 +4,7 @@
 // is killed a survivor takes over; after the old owner restarts every
 // published event has arrived.
 #include "support/api_client.hpp"
+#include "support/cluster_helpers.hpp"
 #include "support/node_process.hpp"
 #include "support/webhook_receiver.hpp"
 
@@ -17,20 +18,8 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-using clock_type = std::chrono::steady_clock;
 
 const std::string token = "cluster-webhook-test-token";
-
-template <class Predicate>
-bool eventually(Predicate done, std::chrono::milliseconds timeout = 30s) {
-  auto deadline = clock_type::now() + timeout;
-  while (clock_type::now() < deadline) {
-    if (done())
-      return true;
-    std::this_thread::sleep_for(20ms);  // polling interval, not synchronisation
-  }
-  return done();
-}
 
 std::vector<std::string> args(const std::string& name, const std::string& join,
                               const std::vector<std::string>& more = {}) {
@@ -50,22 +39,6 @@ json get(const node_process& n, const std::string& target) {
 std::string owner_of(const node_process& n, const std::string& id) {
   auto state = get(n, "/v1/cluster?owner_of=" + id);
   return state.value("owner", "");
-}
-
-bool wants(const node_process& n, const std::string& peer, const std::string& pattern) {
-  auto state = get(n, "/v1/cluster");
-  for (const auto& m : state.value("members", json::array()))
-    if (m["name"] == peer && m["link"]["connected"] == true)
-      for (const auto& p : m["link"]["interest"])
-        if (p == pattern)
-          return true;
-  return false;
-}
-
-uint64_t metric(const node_process& n, const std::string& name) {
-  auto body = api_client(n.url(), "").get("/metrics").body;
-  auto pos = body.find("\n" + name + " ");
-  return pos == std::string::npos ? 0 : std::stoull(body.substr(pos + name.size() + 2));
 }
 
 std::vector<std::string> publish(const node_process& n, int first, int count) {
@@ -118,7 +91,7 @@ TEST(ClusterWebhooks, the_owner_delivers_events_from_every_node_and_a_survivor_t
   for (auto& [name, n] : nodes)
     for (auto& [peer, unused] : nodes)
       if (peer != name)
-        ASSERT_TRUE(eventually([&] { return wants(*n, peer, "orders.*"); })) << name << " → " << peer;
+        ASSERT_TRUE(eventually([&] { return peer_wants(*n, token, peer, "orders.*"); })) << name << " → " << peer;
 
   std::vector<std::string> published;
   for (const auto& name : {"a", "b", "c"})
