@@ -2,10 +2,12 @@
 #include "actors/controller.hpp"
 
 #include "actors/subscriber.hpp"
+#include "transports/webhook_signature.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <iostream>
+#include <map>
 #include <unordered_map>
 
 namespace evmesh {
@@ -20,6 +22,7 @@ struct controller_state {
   std::unordered_map<subscriber_id, caf::actor> subscribers;
   std::unordered_map<caf::actor_addr, subscriber_id> subscriber_by_addr;
   subscriber_id next_id = 1;
+  std::map<std::string, endpoint_config> endpoints;
   static inline const char* name = "evmesh.controller";
 
   void publish_auth() { setup.publish_auth(std::make_shared<const auth_table>(tokens)); }
@@ -48,30 +51,93 @@ scope_list parse_scopes(const std::vector<std::string>& texts) {
   return scopes;
 }
 
+// The scopes a token record grants; nullopt (and a log line) when unreadable.
+std::optional<scope_list> token_scopes(const registry_record& record) {
+  try {
+    auto body = nlohmann::json::parse(record.body);
+    return parse_scopes(body.at("scopes").get<std::vector<std::string>>());
+  } catch (const std::exception& e) {
+    std::cerr << "evmesh: ignoring unreadable token record " << record.id << ": " << e.what()
+              << std::endl;
+    return std::nullopt;
+  }
+}
+
 } // namespace
 
 auth_table make_auth_table(const std::vector<registry_record>& tokens,
                            const std::string& admin_token_hash) {
   auth_table table;
-  for (const auto& record : tokens) {
-    try {
-      auto body = nlohmann::json::parse(record.body);
-      table[record.id] = parse_scopes(body.at("scopes").get<std::vector<std::string>>());
-    } catch (const std::exception& e) {
-      std::cerr << "evmesh: ignoring unreadable token record " << record.id << ": " << e.what()
-                << std::endl;
-    }
-  }
+  for (const auto& record : tokens)
+    if (auto scopes = token_scopes(record))
+      table[record.id] = std::move(*scopes);
   table[admin_token_hash] = {scope{scope::kind::admin, {}}};
   return table;
 }
 
 namespace {
 
+endpoint_reply reply_error(int status, std::string error) {
+  endpoint_reply r;
+  r.status = status;
+  r.error = std::move(error);
+  return r;
+}
+
+// Stores the endpoint (already changed in the controller's table), tells the
+// delivery manager, and answers `status` once the record is durable.
+caf::result<endpoint_reply> store_endpoint(controller_pointer self, const endpoint_config& ep, int status) {
+  auto& st = self->state;
+  auto promise = self->make_response_promise<endpoint_reply>();
+  self->request(st.setup.writer, caf::infinite, put_rec_atom::value, to_record(ep))
+    .then(
+      [promise, ep, status](bool stored) mutable {
+        promise.deliver(stored ? endpoint_reply{status, {}, ep} : reply_error(503, "the endpoint was not stored"));
+      },
+      [promise](caf::error& err) mutable { promise.deliver(reply_error(503, caf::to_string(err))); });
+  caf::anon_send(st.setup.delivery_manager, ep_update_atom::value, ep);
+  return promise;
+}
+
+// Parses an API body; nullopt and `error` set when it is not JSON.
+std::optional<nlohmann::json> parse_body(const std::string& text, std::string& error) {
+  if (text.empty())
+    return nlohmann::json::object();
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    error = std::string("the body is not valid JSON: ") + e.what();
+    return std::nullopt;
+  }
+}
+
+void publish_disabled(controller_pointer self, const endpoint_config& ep) {
+  event draft;
+  draft.topic = endpoint_disabled_topic;
+  draft.data = nlohmann::json{{"endpoint_id", ep.id}, {"url", ep.url}, {"reason", ep.disabled_reason}}.dump();
+  std::vector<event> batch;
+  batch.push_back(std::move(draft));
+  self->send(self->state.setup.publisher, publish_atom::value, std::move(batch), publish_callback{[](publish_reply reply) {
+               if (!reply.error.empty())
+                 std::cerr << "evmesh: publishing " << endpoint_disabled_topic << " failed: " << reply.error << std::endl;
+             }});
+}
+
 controller_actor::behavior_type controller(controller_pointer self, controller_setup setup) {
   auto& st = self->state;
   st.setup = std::move(setup);
   st.tokens = std::move(st.setup.tokens);  // the edge already has this table
+  for (const auto& record : st.setup.endpoint_records) {
+    try {
+      auto ep = endpoint_from_record(record);
+      drop_expired_secrets(ep, now_us());
+      st.endpoints[ep.id] = ep;
+      caf::anon_send(st.setup.delivery_manager, ep_update_atom::value, ep);
+    } catch (const std::exception& e) {
+      std::cerr << "evmesh: ignoring unreadable endpoint record " << record.id << ": " << e.what() << std::endl;
+    }
+  }
+  st.setup.endpoint_records.clear();
   self->set_down_handler([self](caf::down_msg& down) {
     auto it = self->state.subscriber_by_addr.find(down.source);
     if (it != self->state.subscriber_by_addr.end()) {
@@ -103,6 +169,139 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
           },
           [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
       return promise;
+    },
+    [self](put_rec_atom, const registry_record& record) {
+      auto& state = self->state;
+      if (record.kind == "token") {
+        if (auto scopes = token_scopes(record)) {
+          state.tokens[record.id] = std::move(*scopes);
+          state.publish_auth();
+        }
+        return;
+      }
+      if (record.kind != "endpoint")
+        return;
+      try {
+        auto ep = endpoint_from_record(record);
+        state.endpoints[ep.id] = ep;
+        caf::anon_send(state.setup.delivery_manager, ep_update_atom::value, ep);
+      } catch (const std::exception& e) {
+        std::cerr << "evmesh: ignoring an unreadable replicated endpoint " << record.id << ": "
+                  << e.what() << std::endl;
+      }
+    },
+    [self](ep_create_atom, const std::string& text) -> caf::result<endpoint_reply> {
+      auto& state = self->state;
+      std::string error;
+      auto body = parse_body(text, error);
+      if (!body)
+        return reply_error(400, error);
+      endpoint_config ep;
+      if (auto why = apply_endpoint_fields(ep, *body, true, state.setup.allow_private_targets); !why.empty())
+        return reply_error(400, why);
+      ep.id = make_endpoint_id();
+      ep.created_us = ep.updated_us = now_us();
+      ep.version = 1;
+      state.endpoints[ep.id] = ep;
+      // The cursor is created at the log's end before the answer, so every
+      // event published after the 201 is delivered.
+      self->request(state.setup.writer, caf::infinite, dl_open_atom::value, ep.id)
+        .then([](const delivery_snapshot&) {}, [](caf::error&) {});
+      return store_endpoint(self, ep, 201);
+    },
+    [self](ep_list_atom) {
+      std::vector<endpoint_config> out;
+      for (const auto& [id, ep] : self->state.endpoints)
+        out.push_back(ep);
+      return out;
+    },
+    [self](ep_get_atom, const std::string& id) -> endpoint_reply {
+      auto it = self->state.endpoints.find(id);
+      if (it == self->state.endpoints.end())
+        return reply_error(404, "no endpoint has id \"" + id + "\"");
+      return {200, {}, it->second};
+    },
+    [self](ep_patch_atom, const std::string& id, const std::string& text) -> caf::result<endpoint_reply> {
+      auto& state = self->state;
+      auto it = state.endpoints.find(id);
+      if (it == state.endpoints.end())
+        return reply_error(404, "no endpoint has id \"" + id + "\"");
+      std::string error;
+      auto body = parse_body(text, error);
+      if (!body)
+        return reply_error(400, error);
+      auto ep = it->second;
+      if (auto why = apply_endpoint_fields(ep, *body, false, state.setup.allow_private_targets); !why.empty())
+        return reply_error(400, why);
+      ep.updated_us = now_us();
+      ++ep.version;
+      it->second = ep;
+      return store_endpoint(self, ep, 200);
+    },
+    [self](ep_delete_atom, const std::string& id) -> caf::result<endpoint_reply> {
+      auto& state = self->state;
+      auto it = state.endpoints.find(id);
+      if (it == state.endpoints.end())
+        return reply_error(404, "no endpoint has id \"" + id + "\"");
+      auto ep = it->second;
+      state.endpoints.erase(it);
+      caf::anon_send(state.setup.delivery_manager, ep_remove_atom::value, id);
+      auto promise = self->make_response_promise<endpoint_reply>();
+      self->request(state.setup.writer, caf::infinite, del_rec_atom::value, std::string("endpoint"), id)
+        .then([promise, ep](bool ok) mutable {
+                promise.deliver(ok ? endpoint_reply{204, {}, ep} : reply_error(503, "the endpoint was not removed"));
+              },
+              [promise](caf::error& err) mutable { promise.deliver(reply_error(503, caf::to_string(err))); });
+      return promise;
+    },
+    [self](ep_rotate_atom, const std::string& id, const std::string& text) -> caf::result<endpoint_reply> {
+      auto& state = self->state;
+      auto it = state.endpoints.find(id);
+      if (it == state.endpoints.end())
+        return reply_error(404, "no endpoint has id \"" + id + "\"");
+      std::string error;
+      auto body = parse_body(text, error);
+      if (!body)
+        return reply_error(400, error);
+      std::string secret = make_webhook_secret();
+      if (body->is_object() && body->contains("secret")) {
+        const auto& given = (*body)["secret"];
+        if (!given.is_string() || !webhook_secret_key(given.get<std::string>(), error))
+          return reply_error(400, "\"secret\": " + (error.empty() ? std::string("must be a string") : error));
+        secret = given.get<std::string>();
+      }
+      auto ep = it->second;
+      auto now = now_us();
+      drop_expired_secrets(ep, now);
+      for (auto& old : ep.secrets)
+        if (old.expires_us == 0)
+          old.expires_us = now + rotated_secret_lifetime_us;
+      ep.secrets.insert(ep.secrets.begin(), endpoint_secret{secret, 0});
+      ep.updated_us = now;
+      ++ep.version;
+      it->second = ep;
+      return store_endpoint(self, ep, 200);
+    },
+    [self](ep_disable_atom, const std::string& id, const std::string& reason) {
+      auto& state = self->state;
+      auto it = state.endpoints.find(id);
+      if (it == state.endpoints.end() || it->second.disabled)
+        return;
+      auto& ep = it->second;
+      ep.disabled = true;
+      ep.disabled_reason = reason;
+      ep.updated_us = now_us();
+      ++ep.version;
+      std::cerr << "evmesh: endpoint " << id << " disabled: " << reason << std::endl;
+      state.setup.probe->webhook_endpoints_disabled.fetch_add(1, std::memory_order_relaxed);
+      self->request(state.setup.writer, caf::infinite, put_rec_atom::value, to_record(ep))
+        .then([id](bool stored) {
+                if (!stored)
+                  std::cerr << "evmesh: the disabled state of endpoint " << id << " was not stored" << std::endl;
+              },
+              [](caf::error&) {});
+      caf::anon_send(state.setup.delivery_manager, ep_update_atom::value, ep);
+      publish_disabled(self, ep);
     },
     [self](subscribe_atom, const std::string& pattern, subscriber_target& target,
            uint64_t queue_limit) -> subscriber_id {

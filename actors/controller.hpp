@@ -1,8 +1,12 @@
 // The controller: the node's registry. It owns the tokens (persisted through
 // the store writer, published to the HTTP edge as immutable snapshots) and
 // the live subscriptions (it spawns each subscriber actor, registers it with
-// the router, and forgets it when it ends). Later issues add endpoints and
-// sources here, and replicate the registry to peers.
+// the router, and forgets it when it ends), and the webhook endpoints
+// (records of kind "endpoint", see node/endpoint.hpp): it validates and
+// stores every change, tells the delivery manager, and when an endpoint is
+// disabled by delivery (410, failing too long) publishes
+// `evmesh.endpoint.disabled`. Later issues add sources here, and replicate
+// the registry to peers.
 #pragma once
 
 #include "actors/messages.hpp"
@@ -28,7 +32,15 @@ struct controller_setup {
   auth_table tokens;        // from make_auth_table
   auth_sink publish_auth;   // called with each new table
   metrics* probe = nullptr;
+  // webhook endpoints
+  publisher_actor publisher;                    // for evmesh.endpoint.disabled
+  caf::actor delivery_manager;                  // told of every endpoint and change
+  std::vector<registry_record> endpoint_records;  // as stored at start
+  bool allow_private_targets = false;
 };
+
+// The topic of the event published when an endpoint is disabled.
+constexpr const char* endpoint_disabled_topic = "evmesh.endpoint.disabled";
 
 controller_actor spawn_controller(caf::actor_system& sys, controller_setup setup);
 

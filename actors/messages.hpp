@@ -5,6 +5,7 @@
 // msgpack, not CAF serialization).
 #pragma once
 
+#include "actors/delivery_messages.hpp"
 #include "node/store.hpp"
 
 #include <evmesh/node.hpp>
@@ -35,6 +36,11 @@ using retain_atom = caf::atom_constant<caf::atom("retain")>;
 using put_rec_atom = caf::atom_constant<caf::atom("putrec")>;
 using token_atom = caf::atom_constant<caf::atom("token")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using ingest_atom = caf::atom_constant<caf::atom("ingest")>;
+using peer_atom = caf::atom_constant<caf::atom("peer")>;
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
+using forward_atom = caf::atom_constant<caf::atom("forward")>;
+using interest_atom = caf::atom_constant<caf::atom("interest")>;
 
 // --- publishing -------------------------------------------------------------
 
@@ -95,34 +101,66 @@ struct subscriber_target {
 
 // --- typed interfaces -------------------------------------------------------
 
-// The single writer of the durable store.
+// The single writer of the durable store. The watcher (the cluster manager)
+// hears every registry record written here that was not replicated from a
+// peer, as (put_rec_atom, registry_record), to announce it.
 using store_writer_actor = caf::typed_actor<
   caf::replies_to<append_atom, std::vector<event>>::with<stored_batch>,
   caf::replies_to<put_rec_atom, registry_record>::with<bool>,
+  caf::reacts_to<watch_atom, caf::actor>,
   caf::replies_to<stats_atom>::with<store_stats>,
-  caf::reacts_to<retain_atom>>;
+  caf::reacts_to<retain_atom>,
+  // webhook delivery state (actors/delivery_messages.hpp)
+  caf::replies_to<del_rec_atom, std::string, std::string>::with<bool>,
+  caf::replies_to<dl_open_atom, std::string>::with<delivery_snapshot>,
+  caf::replies_to<dl_save_atom, std::vector<endpoint_progress>>::with<bool>,
+  caf::replies_to<dl_close_atom, std::string, bool>::with<bool>,
+  caf::replies_to<dl_attempts_atom, std::string, uint64_t>::with<std::vector<attempt_record>>,
+  caf::replies_to<dl_status_atom, uint64_t>::with<delivery_status>,
+  caf::replies_to<dl_replay_atom, replay_request>::with<replay_result>>;
 
 // Reads retained history on its own connection, beside the writer.
 using store_reader_actor = caf::typed_actor<
   caf::replies_to<history_atom, history_query>::with<history_page>,
-  caf::replies_to<find_atom, std::string>::with<std::optional<event>>>;
+  caf::replies_to<find_atom, std::string>::with<std::optional<event>>,
+  caf::replies_to<dl_scan_atom, log_scan>::with<log_page>>;
 
 // Takes events in, stamps and batches them, acks once durable, routes them.
-// flush answers once everything received before it is durable and routed.
+// ingest takes events received from a peer node as they are (id, time,
+// origin kept) through the same batches. flush answers once everything
+// received before it is durable and routed.
 using publisher_actor = caf::typed_actor<
   caf::reacts_to<publish_atom, std::vector<event>, publish_callback>,
+  caf::reacts_to<ingest_atom, std::vector<event>, publish_callback>,
   caf::replies_to<flush_atom>::with<bool>>;
 
-// Matches events against subscriptions and fans them out.
+// Matches events against subscriptions and fans them out; events published
+// here also go to the link of every peer node whose interest matches
+// (peer: name, patterns, link actor; no patterns removes the peer). The
+// watcher (the cluster manager) hears the set of local patterns on change
+// as (interest_atom, std::vector<std::string>), and registry events from
+// peers as (put_rec_atom, event_ptr); no subscriber sees registry events.
 using router_actor = caf::typed_actor<
   caf::reacts_to<route_atom, std::vector<event_ptr>>,
+  caf::reacts_to<peer_atom, std::string, std::vector<std::string>, caf::actor>,
+  caf::reacts_to<watch_atom, caf::actor>,
   caf::reacts_to<subscribe_atom, subscriber_id, std::string, caf::actor, uint64_t>,
   caf::reacts_to<unsub_atom, subscriber_id>,
   caf::reacts_to<consumed_atom, subscriber_id, uint64_t>>;
 
-// The registry: tokens and live subscriptions.
+// The registry: tokens, webhook endpoints and live subscriptions. put_rec
+// applies a record replicated from a peer (already stored) to the
+// in-memory state.
 using controller_actor = caf::typed_actor<
+  caf::reacts_to<put_rec_atom, registry_record>,
   caf::replies_to<token_atom, std::vector<std::string>>::with<std::string>,
+  caf::replies_to<ep_create_atom, std::string>::with<endpoint_reply>,
+  caf::replies_to<ep_list_atom>::with<std::vector<endpoint_config>>,
+  caf::replies_to<ep_get_atom, std::string>::with<endpoint_reply>,
+  caf::replies_to<ep_patch_atom, std::string, std::string>::with<endpoint_reply>,
+  caf::replies_to<ep_delete_atom, std::string>::with<endpoint_reply>,
+  caf::replies_to<ep_rotate_atom, std::string, std::string>::with<endpoint_reply>,
+  caf::reacts_to<ep_disable_atom, std::string, std::string>,
   caf::replies_to<subscribe_atom, std::string, subscriber_target, uint64_t>::with<subscriber_id>,
   caf::reacts_to<unsub_atom, subscriber_id>>;
 

@@ -38,6 +38,12 @@ bool is_utf8(std::string_view text) {
 std::string check_envelope(const event& draft) {
   if (auto why = check_topic(draft.topic); !why.empty())
     return why;
+  if (draft.data.size() > max_event_data_bytes)
+    return "data is " + std::to_string(draft.data.size()) + " bytes, more than the " +
+           std::to_string(max_event_data_bytes) + " an event may carry";
+  if (is_registry_topic(draft.topic))
+    return "topics under \"" + std::string(registry_topic_prefix) +
+           "\" are reserved for the cluster's registry";
   if (!draft.id.empty())
     if (auto why = check_event_id(draft.id); !why.empty())
       return why;
@@ -196,6 +202,19 @@ void write_next_batch(publisher_pointer self) {
       });
 }
 
+// Queues one caller's events for the next batch.
+void enqueue(publisher_pointer self, std::vector<event>& events, publish_callback reply) {
+  if (events.empty()) {
+    reply(publish_reply{});
+    return;
+  }
+  auto& st = self->state;
+  for (auto& e : events)
+    st.pending.push_back(std::move(e));
+  st.waiting.push_back({events.size(), std::move(reply)});
+  write_next_batch(self);
+}
+
 publisher_actor::behavior_type publisher(publisher_pointer self, store_writer_actor writer,
                                          router_actor router, std::size_t max_batch,
                                          metrics* probe) {
@@ -206,21 +225,17 @@ publisher_actor::behavior_type publisher(publisher_pointer self, store_writer_ac
   st.probe = probe;
   return {
     [self](publish_atom, std::vector<event>& drafts, publish_callback& reply) {
-      if (drafts.empty()) {
-        reply(publish_reply{});
-        return;
-      }
-      auto& state = self->state;
       auto now = now_us();
       for (auto& e : drafts) {
         if (e.id.empty())
           e.id = make_event_id();
         e.time_us = now;
         e.seq = 0;
-        state.pending.push_back(std::move(e));
       }
-      state.waiting.push_back({drafts.size(), std::move(reply)});
-      write_next_batch(self);
+      enqueue(self, drafts, std::move(reply));
+    },
+    [self](ingest_atom, std::vector<event>& received, publish_callback& reply) {
+      enqueue(self, received, std::move(reply));
     },
     [self](flush_atom) -> caf::result<bool> {
       auto promise = self->make_response_promise<bool>();

@@ -12,8 +12,12 @@
 
 namespace evmesh {
 
-// Checks a draft event's topic, optional id and headers (UTF-8); "" when
-// valid, else what is wrong. The edges call this before sending, so a caller learns about bad
+// Largest data an event may carry: events cross the cluster in frames of at
+// most 16 MiB (codec::max_frame_bytes), so one event must fit in one.
+constexpr std::size_t max_event_data_bytes = 8u << 20;
+
+// Checks a draft event's topic, optional id, data size and headers (UTF-8);
+// "" when valid, else what is wrong. The edges call this before sending, so a caller learns about bad
 // input synchronously.
 std::string check_envelope(const event& draft);
 

@@ -1,7 +1,10 @@
 // See router.hpp.
 #include "actors/router.hpp"
 
+#include "actors/delivery_messages.hpp"
 #include "actors/subscription_trie.hpp"
+
+#include <evmesh/topic.hpp>
 
 #include <unordered_map>
 #include <unordered_set>
@@ -17,6 +20,13 @@ struct subscriber_entry {
   std::vector<event_ptr> batch;  // being assembled for the current route
 };
 
+// A peer node's link and the patterns the peer wants.
+struct peer_entry {
+  caf::actor link;
+  std::vector<std::string> patterns;
+  std::vector<event_ptr> batch;  // being assembled for the current route
+};
+
 // A user-declared constructor keeps C++20 from treating the state as an
 // aggregate that CAF would try to build from the actor pointer.
 struct router_state {
@@ -24,6 +34,11 @@ struct router_state {
   subscription_trie trie;
   std::unordered_map<subscriber_id, subscriber_entry> subscribers;
   std::vector<subscriber_id> matched;  // scratch
+  subscription_trie peer_trie;         // ids index `peers`
+  std::unordered_map<uint64_t, peer_entry> peers;
+  std::unordered_map<std::string, uint64_t> peer_ids;
+  std::unordered_map<std::string, std::size_t> pattern_users;  // local interest
+  caf::actor watcher;
   metrics* probe = nullptr;
   static inline const char* name = "evmesh.router";
 
@@ -31,9 +46,62 @@ struct router_state {
     auto it = subscribers.find(id);
     if (it == subscribers.end())
       return;
-    for (const auto& pattern : it->second.patterns)
+    bool changed = false;
+    for (const auto& pattern : it->second.patterns) {
       trie.erase(pattern, id);
+      if (id != delivery_subscriber_id && --pattern_users[pattern] == 0) {
+        pattern_users.erase(pattern);
+        changed = true;
+      }
+    }
     subscribers.erase(it);
+    if (changed)
+      tell_watcher();
+  }
+
+  void tell_watcher() {
+    if (!watcher)
+      return;
+    std::vector<std::string> patterns;
+    patterns.reserve(pattern_users.size());
+    for (const auto& [pattern, users] : pattern_users)
+      patterns.push_back(pattern);
+    caf::anon_send(watcher, interest_atom::value, std::move(patterns));
+  }
+
+  void set_peer(const std::string& name, std::vector<std::string> patterns, caf::actor link) {
+    auto id = peer_ids.emplace(name, peer_ids.size() + 1).first->second;
+    auto& entry = peers[id];
+    for (const auto& pattern : entry.patterns)
+      peer_trie.erase(pattern, id);
+    entry.link = std::move(link);
+    entry.patterns = std::move(patterns);
+    for (const auto& pattern : entry.patterns)
+      peer_trie.insert(pattern, id);
+  }
+
+  // Events published here go to every peer that wants them (events that
+  // came from a peer are not passed on: every node links to every other).
+  void forward_to_peers(const std::vector<event_ptr>& events) {
+    if (peers.empty())
+      return;
+    std::vector<uint64_t> touched;
+    for (const auto& e : events) {
+      if (!e->origin.empty())
+        continue;
+      peer_trie.match(e->topic, matched);
+      for (auto id : matched) {
+        auto& entry = peers[id];
+        if (entry.batch.empty())
+          touched.push_back(id);
+        entry.batch.push_back(e);
+      }
+    }
+    for (auto id : touched) {
+      auto& entry = peers[id];
+      caf::anon_send(entry.link, forward_atom::value, std::move(entry.batch));
+      entry.batch.clear();
+    }
   }
 };
 
@@ -44,8 +112,14 @@ router_actor::behavior_type router(router_pointer self, metrics* probe) {
   return {
     [self](route_atom, const std::vector<event_ptr>& events) {
       auto& st = self->state;
+      st.forward_to_peers(events);
       std::vector<subscriber_id> touched;
       for (const auto& e : events) {
+        if (is_registry_topic(e->topic)) {
+          if (!e->origin.empty() && st.watcher)
+            caf::anon_send(st.watcher, put_rec_atom::value, e);
+          continue;
+        }
         st.trie.match(e->topic, st.matched);
         if (st.matched.empty())
           continue;
@@ -77,11 +151,23 @@ router_actor::behavior_type router(router_pointer self, metrics* probe) {
     },
     [self](subscribe_atom, subscriber_id id, const std::string& pattern, const caf::actor& actor,
            uint64_t queue_limit) {
-      auto& entry = self->state.subscribers[id];
+      auto& st = self->state;
+      auto& entry = st.subscribers[id];
       entry.actor = actor;
       entry.queue_limit = queue_limit;
-      entry.patterns.insert(pattern);
-      self->state.trie.insert(pattern, id);
+      if (!entry.patterns.insert(pattern).second)
+        return;
+      st.trie.insert(pattern, id);
+      // The webhook side subscribes to everything and filters itself; the
+      // cluster learns the endpoints' patterns from the registry instead.
+      if (id != delivery_subscriber_id && ++st.pattern_users[pattern] == 1)
+        st.tell_watcher();
+    },
+    [self](peer_atom, const std::string& name, std::vector<std::string>& patterns,
+           caf::actor& link) { self->state.set_peer(name, std::move(patterns), std::move(link)); },
+    [self](watch_atom, caf::actor& watcher) {
+      self->state.watcher = std::move(watcher);
+      self->state.tell_watcher();
     },
     [self](unsub_atom, subscriber_id id) { self->state.remove(id); },
     [self](consumed_atom, subscriber_id id, uint64_t count) {

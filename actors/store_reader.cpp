@@ -3,6 +3,8 @@
 
 #include <evmesh/topic.hpp>
 
+#include <algorithm>
+
 namespace evmesh {
 namespace {
 
@@ -17,8 +19,30 @@ store_reader_actor::behavior_type reader(store_reader_actor::pointer, std::share
       try {
         page.events = db->scan(
           q.after_seq, q.limit,
-          [&](std::string_view topic) { return topic_matches(q.pattern, topic); },
+          [&](std::string_view topic) {
+            return topic_matches(q.pattern, topic) && !is_registry_topic(topic);
+          },
           max_scanned_rows, page.next_after);
+      } catch (const std::exception& e) {
+        page.error = e.what();
+      }
+      return page;
+    },
+    [db](dl_scan_atom, const log_scan& q) -> log_page {
+      log_page page;
+      auto keep = [&](std::string_view topic) {
+        return std::any_of(q.patterns.begin(), q.patterns.end(),
+                           [&](const std::string& p) { return topic_matches(p, topic); });
+      };
+      try {
+        page.events = db->scan(q.after_seq, q.limit, keep, max_scanned_rows, page.scanned_to);
+        if (page.events.size() < q.limit) {
+          // Rows ran out, or the scan stopped at max_scanned_rows: one more
+          // row after scanned_to tells which.
+          uint64_t probe = page.scanned_to;
+          db->scan(page.scanned_to, 1, [](std::string_view) { return false; }, 1, probe);
+          page.at_end = probe == page.scanned_to;
+        }
       } catch (const std::exception& e) {
         page.error = e.what();
       }
@@ -26,7 +50,10 @@ store_reader_actor::behavior_type reader(store_reader_actor::pointer, std::share
     },
     [db](find_atom, const std::string& id) -> std::optional<event> {
       try {
-        return db->find(id);
+        auto found = db->find(id);
+        if (found && is_registry_topic(found->topic))
+          return std::nullopt;
+        return found;
       } catch (const std::exception&) {
         return std::nullopt;
       }

@@ -11,9 +11,11 @@ namespace {
 struct writer_state {
   writer_state() = default;
   std::shared_ptr<store> db;  // spawn arguments must be copyable; only this actor uses it
+  std::shared_ptr<delivery_store> deliveries;
   retention_policy retention;
   std::chrono::milliseconds interval{0};
   metrics* probe = nullptr;
+  caf::actor watcher;  // hears local registry writes
   static inline const char* name = "evmesh.store_writer";
 };
 
@@ -24,10 +26,24 @@ void schedule_retention(writer_pointer self) {
     self->delayed_send(self, self->state.interval, retain_atom::value);
 }
 
+// Runs one delivery-store call, answering `fallback` (with the error
+// logged) when it throws: a failed bookkeeping write must not stop the writer.
+template <class Fn, class R = std::invoke_result_t<Fn>>
+R guarded(const char* what, Fn fn, R fallback = R{}) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    std::cerr << "evmesh: delivery store " << what << " failed: " << e.what() << std::endl;
+    return fallback;
+  }
+}
+
 store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<store> db,
+                                         std::shared_ptr<delivery_store> deliveries,
                                          retention_policy retention,
                                          std::chrono::milliseconds interval, metrics* probe) {
   self->state.db = std::move(db);
+  self->state.deliveries = std::move(deliveries);
   self->state.retention = retention;
   self->state.interval = interval;
   self->state.probe = probe;
@@ -55,6 +71,8 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
     [self](put_rec_atom, const registry_record& record) -> bool {
       try {
         self->state.db->put_record(record);
+        if (self->state.watcher && !record.replicated)
+          caf::anon_send(self->state.watcher, put_rec_atom::value, record);
         return true;
       } catch (const std::exception& e) {
         std::cerr << "evmesh: registry write failed: " << e.what() << std::endl;
@@ -62,11 +80,78 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
       }
     },
     [self](stats_atom) -> store_stats { return self->state.db->stats(); },
+    [self](watch_atom, caf::actor& watcher) { self->state.watcher = std::move(watcher); },
+    [self](del_rec_atom, const std::string& kind, const std::string& id) -> bool {
+      return guarded("registry delete", [&] {
+        self->state.db->remove_record(kind, id);
+        return true;
+      });
+    },
+    [self](dl_open_atom, const std::string& endpoint_id) -> delivery_snapshot {
+      auto& st = self->state;
+      delivery_snapshot out;
+      out.error = "delivery state unavailable";
+      return guarded("open", [&] {
+        delivery_snapshot snap;
+        snap.cursor = st.deliveries->open_endpoint(endpoint_id, st.db->stats().last_seq);
+        snap.pending = st.deliveries->pending(endpoint_id);
+        return snap;
+      }, out);
+    },
+    [self](dl_save_atom, const std::vector<endpoint_progress>& progress) -> bool {
+      return guarded("save", [&] {
+        self->state.deliveries->save(progress);
+        return true;
+      });
+    },
+    [self](dl_close_atom, const std::string& endpoint_id, bool forget) -> bool {
+      return guarded("close", [&] {
+        self->state.deliveries->close_endpoint(endpoint_id, forget, now_us());
+        return true;
+      });
+    },
+    [self](dl_attempts_atom, const std::string& endpoint_id, uint64_t limit) {
+      return guarded("attempts", [&] { return self->state.deliveries->attempts(endpoint_id, limit); });
+    },
+    [self](dl_status_atom, uint64_t seq) -> delivery_status {
+      delivery_status failed;
+      failed.error = "delivery state unavailable";
+      return guarded("status", [&] {
+        return delivery_status{self->state.deliveries->rows_for_seq(seq), self->state.deliveries->cursors(), {}};
+      }, failed);
+    },
+    [self](dl_replay_atom, const replay_request& req) -> replay_result {
+      auto& st = self->state;
+      replay_result failed;
+      failed.error = "delivery state unavailable";
+      return guarded("replay", [&] {
+        replay_result out;
+        auto last = st.db->stats().last_seq;
+        out.from_seq = req.by_time ? st.deliveries->first_seq_at_or_after(req.since) : static_cast<uint64_t>(req.since);
+        out.to_seq = req.until == 0 ? last
+                     : req.by_time ? st.deliveries->first_seq_at_or_after(req.until + 1) - 1
+                                   : std::min(last, static_cast<uint64_t>(req.until));
+        if (out.from_seq > out.to_seq)
+          return out;
+        out.events = st.deliveries->queue_replay(req.endpoint_id, req.patterns, out.from_seq, out.to_seq,
+                                                 req.limit, now_us());
+        // `limit` reached: there may be more (replay again from to_seq + 1)
+        if (!out.events.empty() && out.events.size() == req.limit) {
+          out.truncated = true;
+          out.to_seq = out.events.back().seq;
+        }
+        return out;
+      }, failed);
+    },
     [self](retain_atom) {
       auto& st = self->state;
       try {
-        auto deleted = st.db->enforce_retention(st.retention, now_us());
+        auto policy = st.retention;
+        policy.keep_from_seq = st.deliveries->retention_floor();
+        auto deleted = st.db->enforce_retention(policy, now_us());
         st.probe->retention_deleted.fetch_add(deleted, std::memory_order_relaxed);
+        auto stats = st.db->stats();
+        st.deliveries->prune(stats.events == 0 ? stats.last_seq + 1 : stats.first_seq);
       } catch (const std::exception& e) {
         std::cerr << "evmesh: retention failed: " << e.what() << std::endl;
       }
@@ -78,10 +163,12 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
 } // namespace
 
 store_writer_actor spawn_store_writer(caf::actor_system& sys, std::unique_ptr<store> db,
+                                      std::unique_ptr<delivery_store> deliveries,
                                       retention_policy retention,
                                       std::chrono::milliseconds retention_interval,
                                       metrics& probe) {
-  return sys.spawn<caf::detached>(writer, std::shared_ptr<store>(std::move(db)), retention,
+  return sys.spawn<caf::detached>(writer, std::shared_ptr<store>(std::move(db)),
+                                  std::shared_ptr<delivery_store>(std::move(deliveries)), retention,
                                   retention_interval, &probe);
 }
 

@@ -139,4 +139,8 @@ bool topic_matches(std::string_view pattern, std::string_view topic) {
   return given.done();
 }
 
+bool is_registry_topic(std::string_view topic) {
+  return topic.substr(0, registry_topic_prefix.size()) == registry_topic_prefix;
+}
+
 } // namespace evmesh

@@ -68,22 +68,37 @@ void add_node_options(option_parser& parser, node_config& cfg) {
               [&](const std::string& v) { cfg.data_dir = v; }});
   parser.add({"http", "HOST:PORT", "HTTP API address (default 127.0.0.1:8080; port 0 picks one)",
               [&](const std::string& v) { cfg.http = v; }});
-  parser.add({"cluster", "HOST:PORT", "cluster address (default 127.0.0.1:7400; clustering is not built yet)",
+  parser.add({"cluster", "HOST:PORT", "address peers reach this node on (default 127.0.0.1:7400; port 0 picks one)",
               [&](const std::string& v) { cfg.cluster = v; }});
-  parser.add({"join", "HOST:PORT,...", "seed nodes to join (clustering is not built yet)",
+  parser.add({"join", "HOST:PORT,...", "cluster addresses of nodes to join (any member works as a seed)",
               [&](const std::string& v) { cfg.join = split_list(v); }});
+  parser.add({"cluster-key", "SECRET", "shared cluster secret: links use CURVE and refuse peers without it",
+              [&](const std::string& v) { cfg.cluster_key = v; }});
+  parser.add({"heartbeat", "MS", "cluster ping interval in ms (default 500); suspect after 4, dead after 12 missed",
+              [&](const std::string& v) {
+                auto ms = parse_count("heartbeat", v);
+                if (ms == 0 || ms > 60000)
+                  throw usage_error("--heartbeat needs 1..60000 milliseconds");
+                cfg.cluster_heartbeat = std::chrono::milliseconds{ms};
+                cfg.cluster_suspect_after = 4 * cfg.cluster_heartbeat;
+                cfg.cluster_dead_after = 12 * cfg.cluster_heartbeat;
+              }});
   parser.add({"admin-token", "TOKEN", "admin token (default: <data>/admin.token, created if missing)",
               [&](const std::string& v) { cfg.admin_token = v; }});
-  parser.add({"allow-private-targets", "", "allow webhook targets on private addresses (webhooks are not built yet)",
+  parser.add({"allow-private-targets", "", "allow webhook targets on loopback, private and link-local addresses",
               [&](const std::string&) { cfg.allow_private_targets = true; }});
-  parser.add({"retry-schedule", "S,S,...", "webhook retry delays in seconds (webhooks are not built yet)",
+  parser.add({"retry-schedule", "S,S,...", "webhook attempt delays in seconds (default 0,5,300,1800,7200,18000,36000,36000; fractions allowed)",
               [&](const std::string& v) {
                 cfg.retry_schedule.clear();
                 for (const auto& item : split_list(v)) {
                   try {
-                    cfg.retry_schedule.push_back(std::stod(item));
+                    std::size_t used = 0;
+                    auto seconds = std::stod(item, &used);
+                    if (used != item.size() || !(seconds >= 0 && seconds <= 7 * 86400))
+                      throw std::invalid_argument(item);
+                    cfg.retry_schedule.push_back(seconds);
                   } catch (const std::exception&) {
-                    throw usage_error("--retry-schedule: \"" + item + "\" is not a number of seconds");
+                    throw usage_error("--retry-schedule: \"" + item + "\" is not a number of seconds (0..604800)");
                   }
                 }
               }});
@@ -170,7 +185,7 @@ int run_node_command(const std::vector<std::string>& args) {
     node n{cfg};
     std::cout << "evmesh: node " << n.config().name << " serving http://"
               << cfg.http->substr(0, cfg.http->rfind(':')) << ":" << n.http_port() << " (data "
-              << cfg.data_dir.string() << ")" << std::endl;
+              << cfg.data_dir.string() << ", cluster " << n.cluster_address() << ")" << std::endl;
     int signal = 0;
     sigwait(&stop_signals, &signal);
     std::cout << "evmesh: " << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping" << std::endl;

@@ -10,5 +10,6 @@ namespace evmesh {
 int run_node_command(const std::vector<std::string>& args);
 int run_publish_command(const std::vector<std::string>& args);
 int run_tail_command(const std::vector<std::string>& args);
+int run_endpoints_command(const std::vector<std::string>& args);
 
 } // namespace evmesh

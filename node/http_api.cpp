@@ -4,9 +4,12 @@
 
 #include "actors/gateway.hpp"
 #include "node/event_json.hpp"
+#include "node/http_endpoints.hpp"
 #include "node/sse_stream.hpp"
 #include "node/web_ui.hpp"
 #include "node/ws_protocol.hpp"
+#include "node/cluster_api.hpp"
+#include "cluster/member_table.hpp"
 #include "transports/problem.hpp"
 #include "transports/query_string.hpp"
 
@@ -83,6 +86,10 @@ private:
       return only(c, bhttp::verb::get, "GET", [&] { sse(c); });
     if (path == "/v1/ws")
       return only(c, bhttp::verb::get, "GET", [&] { websocket(c); });
+    if (path == "/v1/cluster")
+      return only(c, bhttp::verb::get, "GET", [&] { cluster_state(c); });
+    if (path == "/v1/endpoints" || path.rfind("/v1/endpoints/", 0) == 0)
+      return endpoints(c);
     problem(c, status::not_found, "no resource at " + path);
   }
 
@@ -391,20 +398,66 @@ private:
     run_in_gateway(ctx_.gateway, [self, shared, allowed, id](caf::event_based_actor* gw) {
       gw->request(self->ctx_.reader, actor_timeout, find_atom::value, id)
         .then(
-          [self, shared, allowed, id](const std::optional<event>& found) {
+          [gw, self, shared, allowed, id](const std::optional<event>& found) {
             if (!found)
               return problem(*shared, status::not_found, "no retained event has id \"" + id + "\"");
             if (!may_subscribe(*allowed, found->topic))
               return self->forbidden(*shared, "the token may not read \"" + found->topic + "\"");
             auto body = render_event(*found);
             body.pop_back();
-            body += ",\"deliveries\":[]}";  // per-endpoint states come with webhook endpoints
-            shared->respond(json_response(shared->req, status::ok, std::move(body)));
+            render_event_deliveries(gw, self->ctx_, *found, [shared, body](std::string deliveries) mutable {
+              body += ",\"deliveries\":" + deliveries + "}";
+              shared->respond(json_response(shared->req, status::ok, std::move(body)));
+            });
           },
           [shared](caf::error& err) {
             problem(*shared, status::service_unavailable, "lookup: " + caf::to_string(err));
           });
     });
+  }
+
+  void cluster_state(call& c) {
+    auto scopes = authenticate(c);
+    if (!scopes)
+      return;
+    if (!is_admin(*scopes))
+      return forbidden(c, "only an admin token may read the cluster state");
+    std::optional<std::string> owner_key;
+    if (auto it = c.target.query.find("owner_of"); it != c.target.query.end())
+      owner_key = it->second;
+    if (!ctx_.cluster_manager) {
+      json alone = render_cluster(cluster::cluster_view{ctx_.node_name, "", 0, {}, {}, {ctx_.node_name}});
+      if (owner_key)
+        alone["owner"] = ctx_.node_name;
+      return c.respond(json_response(c.req, status::ok, alone.dump()));
+    }
+    auto self = shared_from_this();
+    auto shared = std::make_shared<call>(std::move(c));
+    run_in_gateway(ctx_.gateway, [self, shared, owner_key](caf::event_based_actor* gw) {
+      gw->request(self->ctx_.cluster_manager, actor_timeout, cluster::cluster_atom::value)
+        .then(
+          [shared, owner_key](const cluster::cluster_view& view) {
+            auto body = render_cluster(view);
+            if (owner_key)
+              body["owner"] = cluster::rendezvous_owner(*owner_key, view.live_names);
+            shared->respond(json_response(shared->req, status::ok, body.dump()));
+          },
+          [shared](caf::error& err) {
+            problem(*shared, status::service_unavailable, "cluster state: " + caf::to_string(err));
+          });
+    });
+  }
+
+  void endpoints(call& c) {
+    auto scopes = authenticate(c);
+    if (!scopes)
+      return;
+    if (!is_admin(*scopes))
+      return forbidden(c, "only an admin token may manage webhook endpoints");
+    handle_endpoint_call(ctx_,
+                         endpoint_call{c.req.method(), c.target.path, c.target.query, std::move(c.req.body()),
+                                       c.req.version(), c.req.keep_alive()},
+                         std::move(c.respond));
   }
 
   void create_token(call& c) {

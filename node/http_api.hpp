@@ -21,7 +21,9 @@ struct http_api_context {
   store_reader_actor reader;
   store_writer_actor writer;
   controller_actor controller;
+  caf::actor delivery_manager;
   caf::actor gateway;
+  caf::actor cluster_manager;  // null when the node runs alone
   std::function<auth_table_ptr()> auth;  // the current token table
   std::function<uint64_t()> open_connections;
   std::size_t subscriber_queue_limit = 65536;  // per SSE stream

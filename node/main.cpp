@@ -11,6 +11,7 @@ commands:
   node      run a node (HTTP API on 127.0.0.1:8080, data in ./evmesh-data)
   publish   publish one event to a node over HTTP
   tail      print a node's events live, one JSON object per line
+  endpoints add URL --topics P,... | list | rm ID: manage webhook endpoints
   version   print the version
 
 `evmesh <command> --help` describes a command's options.
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
     return evmesh::run_publish_command(args);
   if (command == "tail")
     return evmesh::run_tail_command(args);
+  if (command == "endpoints")
+    return evmesh::run_endpoints_command(args);
   if (command == "version" || command == "--version") {
     std::cout << "evmesh " << EVMESH_VERSION << "\n";
     return 0;

@@ -50,6 +50,27 @@ std::string metrics::render(const std::string& extra) const {
   c("ws_errors_total", "Error messages sent to WebSocket clients.", ws_errors);
   c("ws_closed_slow_total", "WebSocket connections closed (1013) because the client fell behind.",
     ws_closed_slow);
+  c("cluster_frames_received_total", "Well-formed frames received from peer nodes.",
+    cluster_frames_received);
+  c("cluster_frames_refused_total", "Frames from peers refused as malformed.", cluster_frames_refused);
+  c("cluster_events_received_total", "New events received from peer nodes and stored.",
+    cluster_events_received);
+  c("cluster_events_sent_total", "Events sent to peer nodes (resends included).", cluster_events_sent);
+  c("cluster_link_restarts_total", "Link streams restarted from the peer's cursor.",
+    cluster_link_restarts);
+  c("cluster_peers_refused_total", "Peers refused for not holding the cluster key.",
+    cluster_peers_refused);
+  write(out, "cluster_members_alive", "gauge", "Other cluster members alive now.",
+        static_cast<uint64_t>(cluster_members_alive.load(std::memory_order_relaxed)));
+  if (auto members = cluster_members.load())
+    out << *members;
+  c("webhook_attempts_total", "Webhook requests started.", webhook_attempts);
+  c("webhook_delivered_total", "Webhook requests answered with a 2xx.", webhook_delivered);
+  c("webhook_failed_attempts_total", "Webhook requests without a 2xx answer.", webhook_failed_attempts);
+  c("webhook_failed_events_total", "Events given up for an endpoint after the last retry.", webhook_failed_events);
+  c("webhook_endpoints_disabled_total", "Endpoints disabled (410 Gone, failing too long).", webhook_endpoints_disabled);
+  write(out, "webhook_endpoints", "gauge", "Endpoints this node delivers to now.",
+        static_cast<uint64_t>(webhook_endpoints.load(std::memory_order_relaxed)));
   out << extra;
   return out.str();
 }

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace evmesh {
@@ -38,6 +39,22 @@ struct metrics {
   counter ws_messages_sent{0};       // messages written to WebSocket clients
   counter ws_errors{0};              // error messages sent to WebSocket clients
   counter ws_closed_slow{0};         // WebSocket connections closed (1013) for falling behind
+  counter cluster_frames_received{0};   // frames from peers, well-formed
+  counter cluster_frames_refused{0};    // frames from peers that failed to decode
+  counter cluster_events_received{0};   // events from peers stored here (new)
+  counter cluster_events_sent{0};       // events sent to peers (resends included)
+  counter cluster_link_restarts{0};     // link streams restarted (gap, reconnect, timeout)
+  counter cluster_peers_refused{0};     // CURVE handshakes refused (wrong cluster key)
+  std::atomic<int64_t> cluster_members_alive{0};
+  // Prometheus lines per member (evmesh_cluster_member_state), rendered by
+  // the cluster manager on every membership change; null when not clustered.
+  std::atomic<std::shared_ptr<const std::string>> cluster_members;
+  counter webhook_attempts{0};       // webhook requests started
+  counter webhook_delivered{0};      // webhook requests answered 2xx
+  counter webhook_failed_attempts{0};  // webhook requests that did not get a 2xx
+  counter webhook_failed_events{0};  // event x endpoint given up after the last retry
+  counter webhook_endpoints_disabled{0};
+  std::atomic<int64_t> webhook_endpoints{0};  // delivery actors running
 
   // Prometheus exposition text; `extra` is appended verbatim (gauges read
   // at scrape time, e.g. store and connection figures).

@@ -5,14 +5,19 @@
 #include <evmesh/node.hpp>
 
 #include "actors/controller.hpp"
+#include "actors/delivery_manager.hpp"
 #include "actors/gateway.hpp"
 #include "actors/publisher.hpp"
 #include "actors/router.hpp"
 #include "actors/store_reader.hpp"
 #include "actors/store_writer.hpp"
+#include "cluster/listener.hpp"
+#include "cluster/manager.hpp"
+#include "cluster/member_table.hpp"
 #include "node/admin_token.hpp"
 #include "node/http_api.hpp"
 #include "transports/http_server.hpp"
+#include "transports/webhook_client.hpp"
 
 #include <evmesh/topic.hpp>
 
@@ -90,8 +95,18 @@ struct node::impl {
   router_actor router;
   publisher_actor publisher;
   controller_actor controller;
+  caf::actor delivery_manager;
+  std::shared_ptr<webhook::client_pool> webhook_client;
   caf::actor gateway;
   std::unique_ptr<http::server> http_server;
+  std::unique_ptr<zmq::context_t> zmq_context;  // outlives the cluster actors' sockets
+  caf::actor cluster_listener;
+  caf::actor cluster_manager;
+  std::string cluster_addr;
+  // The cluster's live member names (sorted; null when not clustered): who
+  // owns which webhook endpoint. Written by the cluster manager, read by the
+  // delivery manager, as an immutable snapshot like the auth table.
+  std::atomic<std::shared_ptr<const std::vector<std::string>>> live_members;
   std::once_flag stopped;
 
   explicit impl(node_config cfg) : config(std::move(cfg)) {
@@ -105,15 +120,22 @@ struct node::impl {
       std::chrono::duration_cast<std::chrono::microseconds>(config.retention_max_age).count(),
       config.retention_max_bytes};
     auto writable = open_sqlite_store(config.data_dir, store_access::read_write);
-    probe.retention_deleted += writable->enforce_retention(retention, now_us());  // before serving
+    auto deliveries = open_sqlite_delivery_store(config.data_dir);
+    auto startup_retention = retention;
+    startup_retention.keep_from_seq = deliveries->retention_floor();
+    probe.retention_deleted += writable->enforce_retention(startup_retention, now_us());  // before serving
     auto tokens = writable->load_records("token");
+    auto endpoints = writable->load_records("endpoint");
+    auto registry = tokens;  // every replicated kind
+    registry.insert(registry.end(), endpoints.begin(), endpoints.end());
+    auto peer_cursors = writable->load_peer_cursors();
     auto readable = open_sqlite_store(config.data_dir, store_access::read_only);
 
     configure_caf(caf_config, config.worker_threads);
     system = std::make_unique<caf::actor_system>(caf_config);
     auto& sys = *system;
 
-    writer = spawn_store_writer(sys, std::move(writable), retention,
+    writer = spawn_store_writer(sys, std::move(writable), std::move(deliveries), retention,
                                 std::chrono::duration_cast<std::chrono::milliseconds>(
                                   config.retention_interval),
                                 probe);
@@ -122,19 +144,105 @@ struct node::impl {
     publisher = spawn_publisher(sys, writer, router, config.max_batch_events, probe);
     auto initial_auth = make_auth_table(tokens, token_hash(admin_token));
     auth.store(std::make_shared<const auth_table>(initial_auth));
-    controller = spawn_controller(
-      sys, controller_setup{writer, router, std::move(initial_auth),
-                            [this](auth_table_ptr table) { auth.store(std::move(table)); },
-                            &probe});
+    webhook::client_options client_options;
+    client_options.allow_private_targets = config.allow_private_targets;
+    webhook_client = std::make_shared<webhook::client_pool>(client_options);
+    delivery_manager_setup delivery;
+    delivery.writer = writer;
+    delivery.reader = reader;
+    delivery.router = router;
+    delivery.client = webhook_client;
+    delivery.retry_schedule = config.retry_schedule;
+    delivery.request_timeout = config.webhook_timeout;
+    delivery.disable_after_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(config.webhook_disable_after).count();
+    delivery.probe = &probe;
+    delivery.owns = [this](const std::string& endpoint_id) {
+      auto live = live_members.load();
+      return !live || cluster::rendezvous_owner(endpoint_id, *live) == config.name;
+    };
+    delivery_manager = spawn_delivery_manager(sys, std::move(delivery));
+    controller_setup control;
+    control.writer = writer;
+    control.router = router;
+    control.tokens = std::move(initial_auth);
+    control.publish_auth = [this](auth_table_ptr table) { auth.store(std::move(table)); };
+    control.probe = &probe;
+    control.publisher = publisher;
+    control.delivery_manager = delivery_manager;
+    control.endpoint_records = std::move(endpoints);
+    control.allow_private_targets = config.allow_private_targets;
+    controller = spawn_controller(sys, std::move(control));
+    caf::anon_send(delivery_manager, controller);
     gateway = spawn_gateway(sys);
 
     try {
+      if (config.cluster)
+        start_cluster(std::move(peer_cursors), std::move(registry));
       if (config.http)
         start_http();
     } catch (...) {
       stop();  // the actors are running: take them down before unwinding
       throw;
     }
+  }
+
+  void start_cluster(std::map<std::string, uint64_t> peer_cursors,
+                     std::vector<registry_record> registry) {
+    split_host_port(*config.cluster);
+    auto& sys = *system;
+    uint64_t incarnation = static_cast<uint64_t>(now_us());
+    std::optional<cluster::curve_keys> curve;
+    if (!config.cluster_key.empty())
+      curve = cluster::derive_curve_keys(config.cluster_key);
+    zmq_context = std::make_unique<zmq::context_t>(1);
+    auto sockets = cluster::bind_listener(*zmq_context, *config.cluster, curve);
+    cluster_addr = sockets.addr;
+
+    cluster::manager_setup ms;
+    ms.name = config.name;
+    ms.addr = cluster_addr;
+    ms.incarnation = incarnation;
+    ms.seeds = config.join;
+    ms.heartbeat = config.cluster_heartbeat;
+    ms.suspect_after = config.cluster_suspect_after;
+    ms.dead_after = config.cluster_dead_after;
+    ms.probe = &probe;
+    ms.publisher = publisher;
+    ms.writer = writer;
+    ms.controller = controller;
+    ms.records = std::move(registry);
+    ms.delivery_manager = delivery_manager;
+    ms.live_changed = [this](std::vector<std::string> names) {
+      live_members.store(std::make_shared<const std::vector<std::string>>(std::move(names)));
+    };
+    auto& link = ms.link_template;
+    link.self_name = config.name;
+    link.self_addr = cluster_addr;
+    link.incarnation = incarnation;
+    link.context = zmq_context.get();
+    link.curve = curve;
+    link.open_store = [dir = config.data_dir] {
+      return open_sqlite_store(dir, store_access::read_only);
+    };
+    link.router = router;
+    link.heartbeat = config.cluster_heartbeat;
+    link.probe = &probe;
+    cluster_manager = cluster::spawn_manager(sys, std::move(ms));
+
+    cluster::listener_setup ls;
+    ls.name = config.name;
+    ls.bind_addr = cluster_addr;
+    ls.incarnation = incarnation;
+    ls.curve = curve;
+    ls.publisher = publisher;
+    ls.manager = cluster_manager;
+    ls.cursors = std::move(peer_cursors);
+    ls.probe = &probe;
+    cluster_listener = cluster::spawn_listener(sys, std::move(sockets), std::move(ls));
+    caf::anon_send(cluster_manager, cluster::listener_atom::value, cluster_listener);
+    caf::anon_send(router, watch_atom::value, cluster_manager);
+    caf::anon_send(writer, watch_atom::value, cluster_manager);
   }
 
   void start_http() {
@@ -149,7 +257,8 @@ struct node::impl {
     auto server_slot = std::make_shared<http::server*>(nullptr);
     http_server = std::make_unique<http::server>(
       options, make_http_api(http_api_context{
-                 config.name, publisher, reader, writer, controller, gateway,
+                 config.name, publisher, reader, writer, controller, delivery_manager, gateway,
+                 cluster_manager,
                  [this] { return auth.load(); },
                  [server_slot] { return *server_slot ? (*server_slot)->open_connections() : 0; },
                  config.subscriber_queue_limit, config.sse_heartbeat, websocket_options(config),
@@ -172,11 +281,27 @@ struct node::impl {
                      std::cerr << "evmesh: flushing publishes at stop failed: "
                                << caf::to_string(err) << std::endl;
                    });
+        // Webhook progress (cursors, retry rows, attempt log) to disk.
+        self->request(delivery_manager, std::chrono::seconds{30}, flush_atom::value)
+          .receive([](bool) {},
+                   [](caf::error& err) {
+                     std::cerr << "evmesh: flushing webhook progress at stop failed: "
+                               << caf::to_string(err) << std::endl;
+                   });
       }
-      for (auto actor : {caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(publisher),
+      // The cluster goes first: links stop sending, the listener stops
+      // taking events in (peers resend what was not acked).
+      for (auto actor : {cluster_manager, cluster_listener})
+        if (actor)
+          caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+      cluster_manager = nullptr;
+      cluster_listener = nullptr;
+      webhook_client->stop();
+      for (auto actor : {delivery_manager, caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(publisher),
                          caf::actor_cast<caf::actor>(router), caf::actor_cast<caf::actor>(reader),
                          caf::actor_cast<caf::actor>(writer), gateway})
         caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+      delivery_manager = nullptr;
       controller = nullptr;
       publisher = nullptr;
       router = nullptr;
@@ -184,6 +309,8 @@ struct node::impl {
       writer = nullptr;
       gateway = nullptr;
       system.reset();  // waits for every actor to finish
+      zmq_context.reset();  // every socket is closed by now
+      webhook_client.reset();
     });
   }
 };
@@ -342,5 +469,6 @@ caf::actor_system& node::system() { return *impl_->system; }
 const node_config& node::config() const { return impl_->config; }
 uint16_t node::http_port() const { return impl_->http_server ? impl_->http_server->port() : 0; }
 const std::string& node::admin_token() const { return impl_->admin_token; }
+std::string node::cluster_address() const { return impl_->cluster_addr; }
 
 } // namespace evmesh

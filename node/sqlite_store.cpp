@@ -4,6 +4,7 @@
 // Dedup: event_ids maps every id to its seq for 24 h (and for as long as the
 // event is retained, so GET /v1/events/{id} works), independent of retention.
 #include "node/store.hpp"
+#include "node/sqlite_statement.hpp"
 
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
@@ -13,7 +14,14 @@
 namespace evmesh {
 namespace {
 
-constexpr int schema_version = 1;
+using sqlite::statement;
+using sqlite::reset_on_exit;
+using sqlite::event_columns;
+using sqlite::read_event;
+
+// 1: events, event_ids, registry (and the delivery store's tables).
+// 2: events.origin/origin_seq, peer_cursors.
+constexpr int schema_version = 2;
 
 const char* const schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -24,7 +32,9 @@ CREATE TABLE IF NOT EXISTS events(
   time_us INTEGER NOT NULL,
   binary  INTEGER NOT NULL,
   data    BLOB    NOT NULL,
-  headers TEXT);
+  headers TEXT,
+  origin  TEXT,
+  origin_seq INTEGER);
 CREATE TABLE IF NOT EXISTS event_ids(
   id      TEXT PRIMARY KEY,
   seq     INTEGER NOT NULL,
@@ -35,98 +45,15 @@ CREATE TABLE IF NOT EXISTS registry(
   body    TEXT NOT NULL,
   version INTEGER NOT NULL,
   PRIMARY KEY(kind, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS peer_cursors(
+  origin TEXT PRIMARY KEY,
+  seq    INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
-
-// One prepared statement, reset after each use.
-class statement {
-public:
-  statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string("sqlite prepare failed: ") + sqlite3_errmsg(db));
-  }
-  ~statement() { sqlite3_finalize(stmt_); }
-  statement(const statement&) = delete;
-  statement& operator=(const statement&) = delete;
-
-  statement& bind(int i, std::string_view text) {
-    check(sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
-    return *this;
-  }
-  statement& bind_blob(int i, std::string_view bytes) {
-    check(sqlite3_bind_blob(stmt_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT));
-    return *this;
-  }
-  statement& bind(int i, int64_t value) {
-    check(sqlite3_bind_int64(stmt_, i, value));
-    return *this;
-  }
-  statement& bind_null(int i) {
-    check(sqlite3_bind_null(stmt_, i));
-    return *this;
-  }
-  // true while a row is available
-  bool step() {
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW)
-      return true;
-    if (rc == SQLITE_DONE)
-      return false;
-    throw std::runtime_error(std::string("sqlite step failed: ") + sqlite3_errmsg(db_));
-  }
-  void run() {
-    step();
-    reset();
-  }
-  void reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-  std::string text(int col) const {
-    auto p = sqlite3_column_blob(stmt_, col);
-    auto n = sqlite3_column_bytes(stmt_, col);
-    return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string{};
-  }
-  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-
-private:
-  void check(int rc) {
-    if (rc != SQLITE_OK)
-      throw std::runtime_error(std::string("sqlite bind failed: ") + sqlite3_errmsg(db_));
-  }
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-// Resets a statement when the scope ends, also on exceptions.
-struct reset_on_exit {
-  statement& s;
-  ~reset_on_exit() { s.reset(); }
-};
 
 // Header text is checked as UTF-8 at the edges (check_envelope); replacing
 // rather than throwing keeps one bad value from failing a whole batch.
 std::string headers_to_json(const std::map<std::string, std::string>& headers) {
   return nlohmann::json(headers).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::map<std::string, std::string> headers_from_json(const std::string& text) {
-  return nlohmann::json::parse(text).get<std::map<std::string, std::string>>();
-}
-
-constexpr const char* event_columns = "seq, id, topic, time_us, binary, data, headers";
-
-event read_event(const statement& s) {
-  event e;
-  e.seq = static_cast<uint64_t>(s.integer(0));
-  e.id = s.text(1);
-  e.topic = s.text(2);
-  e.time_us = s.integer(3);
-  e.binary = s.integer(4) != 0;
-  e.data = s.text(5);
-  if (!s.is_null(6))
-    e.headers = headers_from_json(s.text(6));
-  return e;
 }
 
 uint64_t event_bytes(const event& e) {
@@ -176,10 +103,15 @@ public:
     const uint64_t bytes_before = bytes_;
     const uint64_t count_before = count_;
     const int64_t window_start = now_us() - dedup_window_us;
+    std::map<std::string_view, uint64_t> peer_cursors;
     exec("BEGIN IMMEDIATE");
     try {
       auto& st = *statements_;
       for (auto& e : batch) {
+        if (!e.origin.empty()) {
+          auto& cursor = peer_cursors[e.origin];
+          cursor = std::max(cursor, e.origin_seq);
+        }
         e.seq = last_seq_ + 1;
         if (!claim_id(e, window_start)) {
           outcomes.push_back({lookup_id(e.id)->first, true});
@@ -196,6 +128,8 @@ public:
           st.insert_event.bind_null(7);
         else
           st.insert_event.bind(7, headers_to_json(e.headers));
+        if (!e.origin.empty())
+          st.insert_event.bind(8, e.origin).bind(9, static_cast<int64_t>(e.origin_seq));
         st.insert_event.run();
         bytes_ += event_bytes(e);
         ++count_;
@@ -203,6 +137,8 @@ public:
           first_seq_ = e.seq;
         outcomes.push_back({e.seq, false});
       }
+      for (const auto& [origin, seq] : peer_cursors)
+        st.advance_peer_cursor.bind(1, origin).bind(2, static_cast<int64_t>(seq)).run();
       st.put_meta.bind(1, "last_seq").bind(2, std::to_string(last_seq_)).run();
       exec("COMMIT");
     } catch (...) {
@@ -220,16 +156,23 @@ public:
   std::vector<event> scan(uint64_t after_seq, std::size_t limit,
                           const std::function<bool(std::string_view)>& keep,
                           std::size_t max_scanned, uint64_t& scanned_to) override {
-    auto& s = statements_->scan;
-    reset_on_exit guard{s};
-    s.bind(1, static_cast<int64_t>(after_seq)).bind(2, static_cast<int64_t>(max_scanned));
-    std::vector<event> out;
-    scanned_to = after_seq;
-    while (out.size() < limit && s.step()) {
-      scanned_to = static_cast<uint64_t>(s.integer(0));
-      if (keep(s.text(2)))
-        out.push_back(read_event(s));
-    }
+    bool at_end = false;
+    return scan_with(statements_->scan, after_seq, limit, keep, max_scanned, scanned_to, at_end);
+  }
+
+  std::vector<event> scan_local(uint64_t after_seq, std::size_t limit,
+                                const std::function<bool(std::string_view)>& keep,
+                                std::size_t max_scanned, uint64_t& scanned_to,
+                                bool& at_end) override {
+    return scan_with(statements_->scan_local, after_seq, limit, keep, max_scanned, scanned_to,
+                     at_end);
+  }
+
+  std::map<std::string, uint64_t> load_peer_cursors() override {
+    statement s(db_, "SELECT origin, seq FROM peer_cursors");
+    std::map<std::string, uint64_t> out;
+    while (s.step())
+      out[s.text(0)] = static_cast<uint64_t>(s.integer(1));
     return out;
   }
 
@@ -263,6 +206,8 @@ public:
         cut = std::max(cut, static_cast<uint64_t>(st.sizes_from.integer(0)));
       }
     }
+    if (policy.keep_from_seq > 0)
+      cut = std::min(cut, policy.keep_from_seq - 1);
     if (cut < first_seq_ || count_ == 0) {
       prune_ids(now);
       return 0;
@@ -317,13 +262,17 @@ private:
       : lookup_id(db, "SELECT seq, time_us FROM event_ids WHERE id = ?1"),
         claim_id(db, "INSERT INTO event_ids(id, seq, time_us) VALUES(?1, ?2, ?3) "
                      "ON CONFLICT(id) DO UPDATE SET seq = ?2, time_us = ?3 WHERE time_us < ?4"),
-        insert_event(db, "INSERT INTO events(seq, id, topic, time_us, binary, data, headers) "
-                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+        insert_event(db, "INSERT INTO events(seq, id, topic, time_us, binary, data, headers, "
+                         "origin, origin_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+        advance_peer_cursor(db, "INSERT INTO peer_cursors(origin, seq) VALUES(?1, ?2) "
+                                "ON CONFLICT(origin) DO UPDATE SET seq = MAX(seq, ?2)"),
         put_meta(db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)"),
         scan(db, (std::string("SELECT ") + event_columns +
                   " FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2").c_str()),
-        find(db, (std::string("SELECT e.seq, e.id, e.topic, e.time_us, e.binary, e.data, e.headers "
-                              "FROM event_ids i JOIN events e ON e.seq = i.seq WHERE i.id = ?1")).c_str()),
+        scan_local(db, (std::string("SELECT ") + event_columns +
+                        " FROM events WHERE seq > ?1 AND origin IS NULL ORDER BY seq LIMIT ?2").c_str()),
+        find(db, (std::string("SELECT e.seq, e.id, e.topic, e.time_us, e.binary, e.data, e.headers, "
+                              "e.origin, e.origin_seq FROM event_ids i JOIN events e ON e.seq = i.seq WHERE i.id = ?1")).c_str()),
         last_seq_before(db, "SELECT MAX(seq) FROM events WHERE time_us < ?1"),
         sizes_from(db, "SELECT seq, length(id) + length(topic) + length(data) FROM events "
                        "WHERE seq >= ?1 ORDER BY seq"),
@@ -334,7 +283,7 @@ private:
         put_record(db, "INSERT OR REPLACE INTO registry(kind, id, body, version) VALUES(?1, ?2, ?3, ?4)"),
         remove_record(db, "DELETE FROM registry WHERE kind = ?1 AND id = ?2"),
         load_records(db, "SELECT kind, id, body, version FROM registry WHERE kind = ?1 ORDER BY id") {}
-    statement lookup_id, claim_id, insert_event, put_meta, scan, find, last_seq_before, sizes_from,
+    statement lookup_id, claim_id, insert_event, advance_peer_cursor, put_meta, scan, scan_local, find, last_seq_before, sizes_from,
       size_upto, delete_upto, prune_ids, put_record, remove_record, load_records;
   };
 
@@ -364,6 +313,12 @@ private:
       throw std::runtime_error(path_ + " has schema version " + std::to_string(found) +
                                ", newer than this evmesh knows (" + std::to_string(schema_version) +
                                "); upgrade evmesh");
+    if (found < 2)
+      migrate_from_schema_1();
+    if (found < schema_version) {
+      statement put(db_, "UPDATE meta SET value = ?1 WHERE key = 'schema_version'");
+      put.bind(1, std::to_string(schema_version)).run();
+    }
   }
 
   void load_counters() {
@@ -381,6 +336,46 @@ private:
   }
 
   void prepare() { statements_ = std::make_unique<statements>(db_); }
+
+  // Runs a scan statement (?1 after seq, ?2 row limit) and keeps the rows
+  // whose topic passes `keep`, up to `limit`.
+  std::vector<event> scan_with(statement& s, uint64_t after_seq, std::size_t limit,
+                               const std::function<bool(std::string_view)>& keep,
+                               std::size_t max_scanned, uint64_t& scanned_to, bool& at_end) {
+    reset_on_exit guard{s};
+    s.bind(1, static_cast<int64_t>(after_seq)).bind(2, static_cast<int64_t>(max_scanned));
+    std::vector<event> out;
+    scanned_to = after_seq;
+    std::size_t examined = 0;
+    at_end = false;
+    while (out.size() < limit) {
+      if (!s.step()) {
+        at_end = examined < max_scanned;
+        break;
+      }
+      ++examined;
+      scanned_to = static_cast<uint64_t>(s.integer(0));
+      if (keep(s.text(2)))
+        out.push_back(read_event(s));
+    }
+    return out;
+  }
+
+  // Databases made by schema 1 lack the cluster columns. Each ALTER TABLE
+  // commits by itself, so each column is checked on its own: a crash between
+  // the two leaves a database the next open completes.
+  void migrate_from_schema_1() {
+    add_column_if_missing("events", "origin", "TEXT");
+    add_column_if_missing("events", "origin_seq", "INTEGER");
+  }
+
+  void add_column_if_missing(const std::string& table, const std::string& column,
+                             const std::string& type) {
+    statement columns(db_, ("SELECT COUNT(*) FROM pragma_table_info('" + table + "') WHERE name = '" +
+                            column + "'").c_str());
+    if (columns.step() && columns.integer(0) == 0)
+      exec(("ALTER TABLE " + table + " ADD COLUMN " + column + " " + type).c_str());
+  }
 
   // Records e.id → e.seq unless the id was stored at or after window_start
   // (a duplicate). One statement for the common case of a new id.

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,9 @@ constexpr int64_t dedup_window_us = int64_t{24} * 3600 * 1000 * 1000;
 struct retention_policy {
   int64_t max_age_us = int64_t{7} * 24 * 3600 * 1000 * 1000;  // 0 = keep forever
   uint64_t max_bytes = uint64_t{1} << 30;                     // 0 = no size cap
+  // Events with seq >= this are kept whatever their age or the size: a
+  // webhook endpoint has not finished with them (0 = no such floor).
+  uint64_t keep_from_seq = 0;
 };
 
 struct append_outcome {
@@ -36,6 +40,7 @@ struct registry_record {
   std::string id;
   std::string body;  // JSON
   uint64_t version = 0;
+  bool replicated = false;  // applied from a peer (not announced again)
 };
 
 struct store_stats {
@@ -52,6 +57,8 @@ public:
   // Appends the batch in one transaction with one sync to disk. Each event
   // whose id was stored in the last 24 h is not stored again: its outcome is
   // the stored seq with duplicate = true (this holds within the batch too).
+  // Events with an origin (received from a peer) advance that peer's cursor
+  // in the same transaction, duplicates included.
   // New events get consecutive seqs, written back into `batch`. Throws
   // std::runtime_error when the transaction fails (nothing of it is stored).
   virtual std::vector<append_outcome> append(std::vector<event>& batch) = 0;
@@ -62,6 +69,18 @@ public:
   virtual std::vector<event> scan(uint64_t after_seq, std::size_t limit,
                                   const std::function<bool(std::string_view topic)>& keep,
                                   std::size_t max_scanned, uint64_t& scanned_to) = 0;
+
+  // Like scan, over the events published on this node only (not those
+  // received from peers): what a cluster link ships to a peer. at_end: no
+  // local event follows the last one examined.
+  virtual std::vector<event> scan_local(uint64_t after_seq, std::size_t limit,
+                                        const std::function<bool(std::string_view topic)>& keep,
+                                        std::size_t max_scanned, uint64_t& scanned_to,
+                                        bool& at_end) = 0;
+
+  // Per peer node, the highest origin_seq of its events stored here: where
+  // its link resumes after a restart (appended with the events, atomically).
+  virtual std::map<std::string, uint64_t> load_peer_cursors() = 0;
 
   // The retained event with this id.
   virtual std::optional<event> find(std::string_view id) = 0;

@@ -4,6 +4,7 @@
 // from the frame size, every exception stays inside, and each field's type
 // and content (topic and id rules) is checked before an event is produced.
 #include "transports/event_codec.hpp"
+#include "transports/msgpack_writer.hpp"
 
 #include <evmesh/topic.hpp>
 
@@ -18,19 +19,8 @@ namespace evmesh::codec {
 
 namespace {
 
-// msgpack's packer writes into anything with write(const char*, size_t).
-struct string_sink {
-  std::string& out;
-  void write(const char* bytes, std::size_t size) { out.append(bytes, size); }
-};
-
-using packer = msgpack::packer<string_sink>;
-
-void pack_str(packer& pk, std::string_view text) {
-  const auto size = msgpack::checked_get_container_size(text.size());
-  pk.pack_str(size);
-  pk.pack_str_body(text.data(), size);
-}
+const event& deref(const event& e) { return e; }
+const event& deref(const event_ptr& e) { return *e; }
 
 void pack_event(packer& pk, const event& e) {
   pk.pack_map(e.headers.empty() ? 5 : 6);
@@ -260,15 +250,23 @@ std::string encode(const event& e) {
   return out;
 }
 
-std::string encode_batch(const std::vector<event>& events) {
+namespace {
+
+template <class Events>
+std::string encode_events(const Events& events) {
   std::string out;
   string_sink sink{out};
   packer pk{sink};
   pk.pack_array(msgpack::checked_get_container_size(events.size()));
   for (const auto& e : events)
-    pack_event(pk, e);
+    pack_event(pk, deref(e));
   return out;
 }
+
+} // namespace
+
+std::string encode_batch(const std::vector<event>& events) { return encode_events(events); }
+std::string encode_batch(const std::vector<event_ptr>& events) { return encode_events(events); }
 
 bool decode(std::string_view frame, event& out, std::string& error) {
   try {

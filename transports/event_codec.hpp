@@ -22,6 +22,7 @@ void encode(const event& e, std::string& out);
 std::string encode(const event& e);
 // A batch is a msgpack array of event maps.
 std::string encode_batch(const std::vector<event>& events);
+std::string encode_batch(const std::vector<event_ptr>& events);
 
 // true and `out` filled, or false and `error` says what is wrong
 // (e.g. "field \"seq\" must be an unsigned integer", "truncated frame").

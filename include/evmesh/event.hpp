@@ -18,6 +18,8 @@ struct event {
   bool binary = false;  // true: data holds raw bytes; false: data is JSON text
   std::string data;
   std::map<std::string, std::string> headers;
+  std::string origin;       // the node it was published on; empty: this node
+  uint64_t origin_seq = 0;  // its seq in the origin node's log (0 when local)
 
   friend bool operator==(const event&, const event&) = default;
 };
@@ -41,7 +43,7 @@ std::string check_event_id(const std::string& id);
 // CAF inspection, so events can travel in actor messages.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event& x) {
-  return f(x.id, x.topic, x.time_us, x.seq, x.binary, x.data, x.headers);
+  return f(x.id, x.topic, x.time_us, x.seq, x.binary, x.data, x.headers, x.origin, x.origin_seq);
 }
 
 } // namespace evmesh

@@ -33,11 +33,17 @@ struct node_config {
   std::string name;                                  // default: the host name
   std::filesystem::path data_dir = "./evmesh-data";  // SQLite store and admin.token
   std::optional<std::string> http;                   // "HOST:PORT" to serve the HTTP API
-  std::optional<std::string> cluster;                // "HOST:PORT" (cluster issue)
-  std::vector<std::string> join;                     // seeds (cluster issue)
+  std::optional<std::string> cluster;                // "HOST:PORT" to link with peers (port 0 picks one)
+  std::vector<std::string> join;                     // seed nodes' cluster addresses
+  std::string cluster_key;                           // shared secret: CURVE on every link; empty: plain TCP
+  std::chrono::milliseconds cluster_heartbeat{500};  // ping interval on each link
+  std::chrono::milliseconds cluster_suspect_after{2000};  // silent this long: suspect
+  std::chrono::milliseconds cluster_dead_after{6000};     // silent this long: dead
   std::string admin_token;                           // empty: read or create <data>/admin.token
-  bool allow_private_targets = false;                // webhook issue
+  bool allow_private_targets = false;                // webhooks to loopback/private/link-local targets
   std::vector<double> retry_schedule;                // seconds; empty: the contract's default
+  std::chrono::milliseconds webhook_timeout{15000};  // one webhook request, in all
+  std::chrono::seconds webhook_disable_after{5 * 24 * 3600};  // failing this long without a success
 
   std::size_t max_body_bytes = 1024 * 1024;          // HTTP request bodies; 413 beyond
   std::size_t subscriber_queue_limit = 65536;        // events a subscriber may lag behind
@@ -120,6 +126,7 @@ public:
   caf::actor_system& system();
   const node_config& config() const;
   uint16_t http_port() const;          // 0 when no HTTP listener
+  std::string cluster_address() const; // HOST:PORT bound for peers; empty when not clustered
   const std::string& admin_token() const;
 
   // Stops accepting, finishes in-flight work, flushes the store. Idempotent.

@@ -22,4 +22,10 @@ bool is_valid_pattern(std::string_view pattern);
 // Whether a valid topic matches a valid pattern.
 bool topic_matches(std::string_view pattern, std::string_view topic);
 
+// Topics under this prefix carry the cluster's replicated registry (tokens,
+// endpoints): only nodes publish them, and no subscription or history
+// query sees them.
+constexpr std::string_view registry_topic_prefix = "evmesh.registry.";
+bool is_registry_topic(std::string_view topic);
+
 } // namespace evmesh

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <algorithm>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,8 +27,8 @@ using clock = std::chrono::steady_clock;
 
 // Forks and execs the binary with stdout+stderr on one pipe (or two), stdin
 // from a pipe. Returns pid; fills the parent's ends.
-int spawn(const std::vector<std::string>& args, const std::vector<std::string>& env, int& out_fd,
-          int* err_fd, int* in_fd) {
+int spawn(const std::string& program, const std::vector<std::string>& args, const std::vector<std::string>& env,
+          int& out_fd, int* err_fd, int* in_fd) {
   int out[2], err[2], in[2];
   if (pipe(out) != 0 || (err_fd && pipe(err) != 0) || pipe(in) != 0)
     throw std::runtime_error("pipe failed");
@@ -50,7 +51,7 @@ int spawn(const std::vector<std::string>& args, const std::vector<std::string>& 
       close(err[0]);
       close(err[1]);
     }
-    std::vector<char*> argv{const_cast<char*>(EVMESH_BINARY)};
+    std::vector<char*> argv{const_cast<char*>(program.c_str())};
     for (const auto& a : args)
       argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -58,7 +59,7 @@ int spawn(const std::vector<std::string>& args, const std::vector<std::string>& 
     for (const auto& e : environment)
       envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
-    execve(EVMESH_BINARY, argv.data(), envp.data());
+    execve(program.c_str(), argv.data(), envp.data());
     _exit(127);
   }
   close(out[1]);
@@ -111,7 +112,7 @@ command_result run_evmesh(const std::vector<std::string>& args, const std::vecto
                           const std::string& input, std::chrono::seconds timeout) {
   command_result result;
   int out_fd = -1, err_fd = -1, in_fd = -1;
-  int pid = spawn(args, env, out_fd, &err_fd, &in_fd);
+  int pid = spawn(EVMESH_BINARY, args, env, out_fd, &err_fd, &in_fd);
   if (!input.empty() && write(in_fd, input.data(), input.size()) < 0)
     throw std::runtime_error("write to child failed");
   close(in_fd);
@@ -136,8 +137,12 @@ command_result run_evmesh(const std::vector<std::string>& args, const std::vecto
 }
 
 running_command::running_command(const std::vector<std::string>& args,
+                                 const std::vector<std::string>& env)
+  : running_command(EVMESH_BINARY, args, env) {}
+
+running_command::running_command(const std::string& program, const std::vector<std::string>& args,
                                  const std::vector<std::string>& env) {
-  pid_ = spawn(args, env, out_fd_, &err_fd_, nullptr);
+  pid_ = spawn(program, args, env, out_fd_, &err_fd_, nullptr);
 }
 
 running_command::~running_command() {
@@ -187,14 +192,17 @@ node_process::node_process(const std::filesystem::path& data_dir, std::vector<st
                            std::vector<std::string> env)
   : data_dir_(data_dir) {
   std::vector<std::string> args{"node", "--data", data_dir.string(), "--http", "127.0.0.1:0"};
+  if (std::find(extra.begin(), extra.end(), "--cluster") == extra.end())
+    extra.insert(extra.begin(), {"--cluster", "127.0.0.1:0"});
   args.insert(args.end(), extra.begin(), extra.end());
-  pid_ = spawn(args, env, out_fd_, nullptr, nullptr);
-  static const std::regex serving{R"(serving http://[^ ]+:(\d+))"};
+  pid_ = spawn(EVMESH_BINARY, args, env, out_fd_, nullptr, nullptr);
+  static const std::regex serving{R"(serving http://[^ ]+:(\d+) \(data .*, cluster ([^ )]*)\))"};
   auto deadline = clock::now() + std::chrono::seconds{30};
   std::smatch match;
   while (clock::now() < deadline) {
     if (std::regex_search(output_, match, serving)) {
       port_ = static_cast<uint16_t>(std::stoi(match[1]));
+      cluster_address_ = match[2];
       return;
     }
     pollfd fd{out_fd_, POLLIN, 0};
@@ -211,6 +219,16 @@ node_process::~node_process() {
     kill9();
   if (out_fd_ >= 0)
     close(out_fd_);
+}
+
+void node_process::pause() {
+  if (pid_ > 0)
+    kill(pid_, SIGSTOP);
+}
+
+void node_process::resume() {
+  if (pid_ > 0)
+    kill(pid_, SIGCONT);
 }
 
 std::string node_process::admin_token() const {

@@ -43,6 +43,9 @@ class running_command {
 public:
   explicit running_command(const std::vector<std::string>& args,
                            const std::vector<std::string>& env = {});
+  // Any program (a path), not evmesh.
+  running_command(const std::string& program, const std::vector<std::string>& args,
+                  const std::vector<std::string>& env = {});
   ~running_command();
   running_command(const running_command&) = delete;
   running_command& operator=(const running_command&) = delete;
@@ -63,8 +66,9 @@ private:
 
 class node_process {
 public:
-  // Starts `evmesh node --data DIR --http 127.0.0.1:0 extra...` and waits
-  // for it to serve. Throws with the node's output if it does not.
+  // Starts `evmesh node --data DIR --http 127.0.0.1:0 extra...` (with
+  // `--cluster 127.0.0.1:0` unless `extra` names --cluster) and waits for it
+  // to serve. Throws with the node's output if it does not.
   node_process(const std::filesystem::path& data_dir, std::vector<std::string> extra = {},
                std::vector<std::string> env = {});
   ~node_process();  // SIGKILL if still running
@@ -74,6 +78,11 @@ public:
   uint16_t port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   std::string admin_token() const;
+  std::string cluster_address() const { return cluster_address_; }  // HOST:PORT for --join
+
+  // SIGSTOP / SIGCONT: the process freezes with its sockets open.
+  void pause();
+  void resume();
 
   // SIGTERM, then wait; returns the exit code (128+signal if killed).
   int stop(std::chrono::seconds timeout = std::chrono::seconds{30});
@@ -90,6 +99,7 @@ private:
   int pid_ = -1;
   int out_fd_ = -1;
   uint16_t port_ = 0;
+  std::string cluster_address_;
   std::string output_;
 };
 

@@ -363,7 +363,7 @@ TEST(event_codec, batch_round_trip) {
   ASSERT_TRUE(codec::decode_batch(codec::encode_batch(events), out, error)) << error;
   EXPECT_EQ(out, events);
 
-  ASSERT_TRUE(codec::decode_batch(codec::encode_batch({}), out, error)) << error;
+  ASSERT_TRUE(codec::decode_batch(codec::encode_batch(std::vector<event>{}), out, error)) << error;
   EXPECT_TRUE(out.empty());
 }
 

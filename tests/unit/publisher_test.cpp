@@ -45,6 +45,20 @@ TEST(Publisher, EnvelopeChecksTopicAndId) {
   EXPECT_NE(check_envelope(e), "") << "a pattern is not a topic";
 }
 
+TEST(Publisher, EnvelopeRefusesOversizedDataAndRegistryTopics) {
+  event e;
+  e.topic = "files.uploaded";
+  e.data.assign(max_event_data_bytes, 'x');
+  EXPECT_EQ(check_envelope(e), "");
+  e.data.push_back('x');
+  EXPECT_NE(check_envelope(e).find("more than the 8388608 an event may carry"), std::string::npos);
+  e.data = "1";
+  e.topic = "evmesh.registry.token";
+  EXPECT_NE(check_envelope(e).find("reserved"), std::string::npos);
+  e.topic = "evmesh.endpoint.disabled";
+  EXPECT_EQ(check_envelope(e), "") << "only evmesh.registry. is reserved";
+}
+
 TEST(Publisher, HeadersMustBeUtf8) {
   event e;
   e.topic = "a.b";

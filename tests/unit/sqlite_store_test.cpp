@@ -597,7 +597,7 @@ TEST_F(sqlite_store_test, newer_schema_version_is_refused) {
     auto db = open();
     append_one(*db, make_event("a"));
   }
-  set_schema_version(db_file(), "2");
+  set_schema_version(db_file(), "3");
   try {
     open();
     FAIL() << "expected std::runtime_error";
@@ -610,7 +610,7 @@ TEST_F(sqlite_store_test, newer_schema_version_is_refused) {
 
 TEST_F(sqlite_store_test, refused_open_leaves_the_database_file_closed) {
   { open(); }
-  set_schema_version(db_file(), "2");
+  set_schema_version(db_file(), "3");
   ASSERT_EQ(descriptors_open_on(db_file()), 0u);
   EXPECT_THROW(open(), std::runtime_error);
   EXPECT_EQ(descriptors_open_on(db_file()), 0u);

@@ -1,0 +1,53 @@
+// A delivery actor: one webhook endpoint on this node. Its queue is the
+// node's event log filtered by the endpoint's patterns, read from the
+// endpoint's durable cursor: it catches up by scanning the log through the
+// store reader, then follows the live events the delivery manager forwards
+// (falling back to scanning whenever its bounded live buffer overflows, so a
+// slow or dead endpoint holds no more than that in memory).
+//
+// Per event: at-least-once, the same webhook-id on every attempt, attempts
+// on the retry schedule with ±20 % jitter, Retry-After honoured on 429/503
+// (no request to the endpoint before it passes), 410 disables the endpoint,
+// and so do `disable_after` without a single success. At most
+// `max_in_flight` requests at once (1 = FIFO: a waiting retry holds back
+// later events); `rate_limit` through a token bucket; a circuit breaker
+// stops requests to an endpoint that keeps failing and lets one probe
+// through per cool-down.
+//
+// What must survive a crash goes to the store writer (via the manager, in
+// batches): the cursor (every matching event at or below it is finished or
+// has a delivery_states row), rows for events waiting for a retry / failed /
+// delivered after retries, the attempt log and the endpoint's health.
+//
+// Messages (from the manager): (deliver_atom, vector<event_ptr>, routed_upto),
+// (tick_atom, routed_upto) → sends (progress_atom, endpoint_progress) back,
+// (ep_update_atom, endpoint_config), (replay_atom, vector<event>), (resync_atom).
+#pragma once
+
+#include "actors/messages.hpp"
+#include "node/metrics.hpp"
+#include "transports/webhook_client.hpp"
+
+#include <chrono>
+#include <memory>
+
+namespace evmesh {
+
+struct delivery_setup {
+  endpoint_config endpoint;
+  store_writer_actor writer;
+  store_reader_actor reader;
+  caf::actor manager;
+  std::shared_ptr<webhook::client_pool> client;
+  std::vector<double> retry_schedule;  // empty: the contract's default
+  std::chrono::milliseconds request_timeout{15000};
+  int64_t disable_after_us = int64_t{5} * 24 * 3600 * 1000000;
+  metrics* probe = nullptr;
+};
+
+caf::actor spawn_delivery(caf::actor_system& sys, delivery_setup setup);
+
+} // namespace evmesh
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::delivery_setup)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::webhook::post_result)

@@ -1,0 +1,122 @@
+// What the webhook parts of a node say to each other: the controller (which
+// owns endpoint records), the delivery manager and its delivery actors, and
+// the store writer/reader (delivery state on disk). Included by messages.hpp.
+#pragma once
+
+#include "node/delivery_store.hpp"
+#include "node/endpoint.hpp"
+
+#include <evmesh/event.hpp>
+
+#include <caf/all.hpp>
+
+#include <string>
+#include <vector>
+
+namespace evmesh {
+
+// store writer: delivery state
+using dl_open_atom = caf::atom_constant<caf::atom("dlopen")>;
+using dl_save_atom = caf::atom_constant<caf::atom("dlsave")>;
+using dl_close_atom = caf::atom_constant<caf::atom("dlclose")>;
+using dl_attempts_atom = caf::atom_constant<caf::atom("dlattempts")>;
+using dl_status_atom = caf::atom_constant<caf::atom("dlstatus")>;
+using dl_replay_atom = caf::atom_constant<caf::atom("dlreplay")>;
+using del_rec_atom = caf::atom_constant<caf::atom("delrec")>;
+// store reader: catching up on the log
+using dl_scan_atom = caf::atom_constant<caf::atom("dlscan")>;
+// controller: endpoint registry
+using ep_create_atom = caf::atom_constant<caf::atom("epcreate")>;
+using ep_list_atom = caf::atom_constant<caf::atom("eplist")>;
+using ep_get_atom = caf::atom_constant<caf::atom("epget")>;
+using ep_patch_atom = caf::atom_constant<caf::atom("eppatch")>;
+using ep_delete_atom = caf::atom_constant<caf::atom("epdelete")>;
+using ep_rotate_atom = caf::atom_constant<caf::atom("eprotate")>;
+using ep_disable_atom = caf::atom_constant<caf::atom("epdisable")>;
+// delivery manager and delivery actors
+using ep_update_atom = caf::atom_constant<caf::atom("epupdate")>;
+using ep_remove_atom = caf::atom_constant<caf::atom("epremove")>;
+using replay_atom = caf::atom_constant<caf::atom("replay")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using progress_atom = caf::atom_constant<caf::atom("progress")>;
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
+using posted_atom = caf::atom_constant<caf::atom("posted")>;
+using resync_atom = caf::atom_constant<caf::atom("resync")>;
+using scanned_atom = caf::atom_constant<caf::atom("scanned")>;
+
+// The subscriber id the delivery manager uses with the router (the
+// controller numbers its subscribers from 1 upwards, so never this one).
+constexpr uint64_t delivery_subscriber_id = ~uint64_t{0};
+
+// An endpoint's delivery state as it starts: its cursor (created at the
+// log's end if it had none) and what waits for a retry or a replay.
+struct delivery_snapshot {
+  endpoint_cursor cursor;
+  std::vector<pending_delivery> pending;
+  std::string error;
+};
+
+// For GET /v1/events/{id}: the rows of one event and every cursor.
+struct delivery_status {
+  std::vector<delivery_row> rows;
+  std::vector<endpoint_cursor> cursors;
+  std::string error;
+};
+
+// since/until are seqs, or microsecond times when by_time; both inclusive;
+// until 0 means "to the end".
+struct replay_request {
+  std::string endpoint_id;
+  std::vector<std::string> patterns;
+  bool by_time = false;
+  int64_t since = 0;
+  int64_t until = 0;
+  std::size_t limit = 10000;
+};
+
+struct replay_result {
+  std::vector<event> events;  // emptied by the manager once handed to the delivery actor
+  std::size_t queued = 0;
+  uint64_t from_seq = 0;
+  uint64_t to_seq = 0;
+  bool truncated = false;  // more matched than `limit`: replay again from to_seq + 1
+  std::string error;
+};
+
+// A page of the log for a delivery actor catching up: events after
+// after_seq matching any pattern.
+struct log_scan {
+  std::vector<std::string> patterns;
+  uint64_t after_seq = 0;
+  std::size_t limit = 256;
+};
+
+struct log_page {
+  std::vector<event> events;
+  uint64_t scanned_to = 0;  // every event up to here was examined
+  bool at_end = false;      // nothing after scanned_to was committed at scan time
+  std::string error;
+};
+
+// The controller's answer to an endpoint call: an HTTP-like status (200,
+// 201, 400, 404, 503), the reason when it is not 2xx, and the endpoint.
+struct endpoint_reply {
+  int status = 200;
+  std::string error;
+  endpoint_config endpoint;
+};
+
+} // namespace evmesh
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::delivery_snapshot)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::delivery_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::replay_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::replay_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::log_scan)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::log_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::endpoint_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::endpoint_config)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::endpoint_progress)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<evmesh::endpoint_progress>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<evmesh::endpoint_config>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<evmesh::attempt_record>)

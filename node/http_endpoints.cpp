@@ -1,0 +1,284 @@
+// See http_endpoints.hpp.
+#include "node/http_endpoints.hpp"
+
+#include "actors/gateway.hpp"
+#include "transports/problem.hpp"
+
+#include <evmesh/topic.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <ctime>
+
+namespace evmesh {
+namespace {
+
+using json = nlohmann::json;
+namespace bhttp = boost::beast::http;
+using verb = bhttp::verb;
+using status = bhttp::status;
+
+constexpr auto actor_timeout = std::chrono::seconds{30};
+constexpr uint64_t default_attempts_limit = 50;
+constexpr uint64_t max_attempts_limit = 1000;
+
+struct answer {
+  endpoint_call call;
+  http::responder respond;
+
+  void problem(status code, const std::string& detail) const {
+    respond(http::make_problem(code, detail, call.version, call.keep_alive));
+  }
+  void json_body(status code, const json& body) const {
+    http::response res{code, call.version};
+    res.set(bhttp::field::content_type, "application/json");
+    res.keep_alive(call.keep_alive);
+    res.body() = body.dump();
+    respond(std::move(res));
+  }
+  void not_allowed(const char* allow) const {
+    auto res = http::make_problem(status::method_not_allowed,
+                                  std::string(bhttp::to_string(call.method)) + " is not allowed on " + call.path +
+                                    "; allowed: " + allow,
+                                  call.version, call.keep_alive);
+    res.set(bhttp::field::allow, allow);
+    respond(std::move(res));
+  }
+};
+using answer_ptr = std::shared_ptr<const answer>;
+
+// Answers a controller endpoint_reply: its status, the endpoint (the secret
+// with it when `with_secret`), or the problem.
+void answer_reply(const answer& a, const endpoint_reply& r, bool with_secret) {
+  if (r.status >= 300)
+    return a.problem(static_cast<status>(r.status), r.error);
+  if (r.status == 204) {
+    http::response res{status::no_content, a.call.version};
+    res.keep_alive(a.call.keep_alive);
+    return a.respond(std::move(res));
+  }
+  a.json_body(static_cast<status>(r.status), render_endpoint(r.endpoint, with_secret));
+}
+
+// Sends `request...` to the controller from the gateway and answers.
+template <class... Ts>
+void ask_controller(const http_api_context& ctx, answer_ptr a, bool with_secret, Ts... xs) {
+  run_in_gateway(ctx.gateway, [controller = ctx.controller, a, with_secret, xs...](caf::event_based_actor* gw) {
+    gw->request(controller, actor_timeout, xs...)
+      .then([a, with_secret](const endpoint_reply& r) { answer_reply(*a, r, with_secret); },
+            [a](caf::error& err) { a->problem(status::service_unavailable, "endpoints: " + caf::to_string(err)); });
+  });
+}
+
+void list(const http_api_context& ctx, answer_ptr a) {
+  run_in_gateway(ctx.gateway, [controller = ctx.controller, a](caf::event_based_actor* gw) {
+    gw->request(controller, actor_timeout, ep_list_atom::value)
+      .then(
+        [a](const std::vector<endpoint_config>& all) {
+          json out = json::array();
+          for (const auto& ep : all)
+            out.push_back(render_endpoint(ep, false));
+          a->json_body(status::ok, json{{"endpoints", out}});
+        },
+        [a](caf::error& err) { a->problem(status::service_unavailable, "endpoints: " + caf::to_string(err)); });
+  });
+}
+
+json render_attempt(const attempt_record& r) {
+  json out{{"event_id", r.event_id},
+           {"seq", r.seq},
+           {"attempt", r.attempt},
+           {"time", format_rfc3339(r.time_us)},
+           {"status", r.status == 0 ? json(nullptr) : json(r.status)},
+           {"duration_ms", static_cast<double>(r.duration_us) / 1000.0},
+           {"response", json(r.response).dump(-1, ' ', false, json::error_handler_t::replace)}};
+  out["response"] = json::parse(out["response"].get<std::string>());
+  if (!r.error.empty())
+    out["error"] = r.error;
+  return out;
+}
+
+void attempts(const http_api_context& ctx, answer_ptr a, const std::string& id) {
+  uint64_t limit = default_attempts_limit;
+  if (auto it = a->call.query.find("limit"); it != a->call.query.end()) {
+    auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), limit);
+    if (ec != std::errc{} || end != it->second.data() + it->second.size() || limit < 1 || limit > max_attempts_limit)
+      return a->problem(status::bad_request,
+                        "query parameter \"limit\" must be between 1 and " + std::to_string(max_attempts_limit));
+  }
+  run_in_gateway(ctx.gateway, [ctx, a, id, limit](caf::event_based_actor* gw) {
+    gw->request(ctx.controller, actor_timeout, ep_get_atom::value, id)
+      .then(
+        [gw, ctx, a, id, limit](const endpoint_reply& r) {
+          if (r.status >= 300)
+            return answer_reply(*a, r, false);
+          gw->request(ctx.writer, actor_timeout, dl_attempts_atom::value, id, limit)
+            .then(
+              [a](const std::vector<attempt_record>& records) {
+                json out = json::array();
+                for (const auto& record : records)
+                  out.push_back(render_attempt(record));
+                a->json_body(status::ok, json{{"attempts", out}});
+              },
+              [a](caf::error& err) { a->problem(status::service_unavailable, "attempts: " + caf::to_string(err)); });
+        },
+        [a](caf::error& err) { a->problem(status::service_unavailable, "attempts: " + caf::to_string(err)); });
+  });
+}
+
+// A replay bound: a seq (integer) or an RFC 3339 time (string).
+bool read_bound(const json& v, bool& by_time, int64_t& out, std::string& error, const char* name) {
+  if (v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0)) {
+    out = v.get<int64_t>();
+    by_time = false;
+    return true;
+  }
+  if (v.is_string()) {
+    std::tm tm{};
+    auto text = v.get<std::string>();
+    const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    double fraction = 0;
+    if (rest && *rest == '.') {
+      char* end = nullptr;
+      fraction = std::strtod(rest, &end);
+      rest = end;
+    }
+    if (rest && (std::string_view(rest) == "Z" || std::string_view(rest) == "+00:00")) {
+      out = static_cast<int64_t>(timegm(&tm)) * 1000000 + static_cast<int64_t>(fraction * 1e6);
+      by_time = true;
+      return true;
+    }
+  }
+  error = std::string("\"") + name + "\" must be a seq (non-negative integer) or an RFC 3339 UTC time";
+  return false;
+}
+
+void replay(const http_api_context& ctx, answer_ptr a, const std::string& id) {
+  replay_request req;
+  req.endpoint_id = id;
+  std::string error;
+  try {
+    auto body = json::parse(a->call.body.empty() ? "{}" : a->call.body);
+    if (!body.is_object() || !body.contains("since"))
+      return a->problem(status::bad_request, "the body must be {\"since\": SEQ|TIME, \"until\"?: SEQ|TIME}");
+    bool since_by_time = false, until_by_time = false;
+    if (!read_bound(body["since"], since_by_time, req.since, error, "since"))
+      return a->problem(status::bad_request, error);
+    if (body.contains("until") && !body["until"].is_null()) {
+      if (!read_bound(body["until"], until_by_time, req.until, error, "until"))
+        return a->problem(status::bad_request, error);
+      if (until_by_time != since_by_time)
+        return a->problem(status::bad_request, "\"since\" and \"until\" must both be seqs or both be times");
+    }
+    req.by_time = since_by_time;
+  } catch (const json::exception& e) {
+    return a->problem(status::bad_request, std::string("the body is not valid JSON: ") + e.what());
+  }
+  run_in_gateway(ctx.gateway, [ctx, a, req](caf::event_based_actor* gw) {
+    gw->request(ctx.controller, actor_timeout, ep_get_atom::value, req.endpoint_id)
+      .then(
+        [gw, ctx, a, req](const endpoint_reply& r) {
+          if (r.status >= 300)
+            return answer_reply(*a, r, false);
+          gw->request(ctx.delivery_manager, actor_timeout, replay_atom::value, req)
+            .then(
+              [a](const replay_result& result) {
+                if (!result.error.empty())
+                  return a->problem(status::conflict, result.error);
+                a->json_body(status::accepted, json{{"queued", result.queued},
+                                                    {"from_seq", result.from_seq},
+                                                    {"to_seq", result.to_seq},
+                                                    {"truncated", result.truncated}});
+              },
+              [a](caf::error& err) { a->problem(status::service_unavailable, "replay: " + caf::to_string(err)); });
+        },
+        [a](caf::error& err) { a->problem(status::service_unavailable, "replay: " + caf::to_string(err)); });
+  });
+}
+
+} // namespace
+
+void handle_endpoint_call(const http_api_context& ctx, endpoint_call call, http::responder respond) {
+  auto a = std::make_shared<const answer>(answer{std::move(call), std::move(respond)});
+  const auto& path = a->call.path;
+  auto method = a->call.method;
+  if (path == "/v1/endpoints" || path == "/v1/endpoints/") {
+    if (method == verb::post)
+      return ask_controller(ctx, a, true, ep_create_atom::value, a->call.body);
+    if (method == verb::get)
+      return list(ctx, a);
+    return a->not_allowed("GET, POST");
+  }
+  auto rest = path.substr(std::string_view("/v1/endpoints/").size());
+  auto slash = rest.find('/');
+  auto id = rest.substr(0, slash);
+  auto action = slash == std::string::npos ? std::string{} : rest.substr(slash + 1);
+  if (action.empty()) {
+    if (method == verb::get)
+      return ask_controller(ctx, a, true, ep_get_atom::value, id);
+    if (method == verb::patch)
+      return ask_controller(ctx, a, false, ep_patch_atom::value, id, a->call.body);
+    if (method == verb::delete_)
+      return ask_controller(ctx, a, false, ep_delete_atom::value, id);
+    return a->not_allowed("GET, PATCH, DELETE");
+  }
+  if (action == "rotate-secret")
+    return method == verb::post ? ask_controller(ctx, a, true, ep_rotate_atom::value, id, a->call.body)
+                                : a->not_allowed("POST");
+  if (action == "attempts")
+    return method == verb::get ? attempts(ctx, a, id) : a->not_allowed("GET");
+  if (action == "replay")
+    return method == verb::post ? replay(ctx, a, id) : a->not_allowed("POST");
+  a->problem(status::not_found, "no resource at " + path);
+}
+
+void render_event_deliveries(caf::event_based_actor* gw, const http_api_context& ctx, const event& e,
+                             std::function<void(std::string)> done) {
+  auto topic = e.topic;
+  auto seq = e.seq;
+  gw->request(ctx.controller, actor_timeout, ep_list_atom::value)
+    .then(
+      [gw, ctx, topic, seq, done](const std::vector<endpoint_config>& all) {
+        std::vector<endpoint_config> matching;
+        for (const auto& ep : all)
+          if (std::any_of(ep.topics.begin(), ep.topics.end(), [&](const auto& p) { return topic_matches(p, topic); }))
+            matching.push_back(ep);
+        if (matching.empty())
+          return done("[]");
+        gw->request(ctx.writer, actor_timeout, dl_status_atom::value, seq)
+          .then(
+            [matching, seq, done](const delivery_status& status) {
+              json out = json::array();
+              for (const auto& ep : matching) {
+                json one{{"endpoint_id", ep.id}, {"url", ep.url}};
+                auto row = std::find_if(status.rows.begin(), status.rows.end(),
+                                        [&](const delivery_row& r) { return r.endpoint_id == ep.id; });
+                auto cursor = std::find_if(status.cursors.begin(), status.cursors.end(),
+                                           [&](const endpoint_cursor& c) { return c.endpoint_id == ep.id; });
+                if (row != status.rows.end()) {
+                  one["state"] = row->state;
+                  one["attempts"] = row->attempts;
+                  if (row->last_status)
+                    one["last_status"] = row->last_status;
+                  if (!row->last_error.empty())
+                    one["last_error"] = row->last_error;
+                  if (row->state == delivery_state::retrying)
+                    one["next_attempt"] = format_rfc3339(row->next_attempt_us);
+                } else if (cursor == status.cursors.end()) {
+                  one["state"] = ep.disabled ? "endpoint_disabled" : "pending";
+                } else if (seq <= cursor->start_seq) {
+                  continue;  // published before the endpoint existed
+                } else {
+                  one["state"] = seq <= cursor->cursor ? "delivered" : "pending";
+                }
+                out.push_back(std::move(one));
+              }
+              done(out.dump());
+            },
+            [done](caf::error&) { done("[]"); });
+      },
+      [done](caf::error&) { done("[]"); });
+}
+
+} // namespace evmesh

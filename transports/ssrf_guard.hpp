@@ -1,0 +1,37 @@
+// The SSRF guard for webhook targets: which addresses a webhook may connect
+// to. Refused unless the node runs with --allow-private-targets: loopback,
+// private (RFC 1918, carrier-grade NAT 100.64/10, IPv6 unique-local fc00::/7
+// and the old site-local fec0::/10), link-local (169.254/16 — cloud metadata
+// at 169.254.169.254 — and fe80::/10), multicast, unspecified ("this network"
+// 0/8, ::), broadcast and reserved 240/4, and every one of those wrapped in an
+// IPv6 form that reaches the IPv4 address (IPv4-mapped ::ffff:a.b.c.d,
+// IPv4-compatible ::a.b.c.d, NAT64 64:ff9b::/96). The delivery client resolves
+// a host once, checks every address, and connects only to checked ones.
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+
+#include <string>
+
+namespace evmesh {
+
+enum class address_class {
+  global,
+  loopback,
+  private_network,
+  link_local,
+  multicast,
+  unspecified,
+  reserved,
+};
+
+// What kind of address this is; an IPv6 form of an IPv4 address is
+// classified by the IPv4 address it reaches.
+address_class classify_address(const boost::asio::ip::address& address);
+
+const char* to_string(address_class c);
+
+// Empty when a webhook may connect to `address`, else why not.
+std::string refuse_target_address(const boost::asio::ip::address& address, bool allow_private);
+
+} // namespace evmesh
