@@ -15,8 +15,8 @@
 // Ending: finish() runs once, drops the queue and tells the handler why,
 // then releases the handlers (they may own what owns us). A close the server
 // starts (begin_close) finishes at once — for the handler the connection is
-// over — and then sends the close frame (Beast waits for the message being
-// written first) with a timer that aborts the socket if the client does not
+// over — and then sends the close frame (after the frames the socket layer
+// already holds) with a timer that aborts the socket if the client does not
 // let the handshake end.
 #include "transports/ws_session.hpp"
 
@@ -47,10 +47,11 @@ constexpr std::size_t max_close_reason_bytes = 123;  // RFC 6455 5.5: 125 minus 
 constexpr std::chrono::milliseconds stop_close_timeout{1000};
 
 // The read buffer: a flat_buffer that tells Beast it may grow only by as
-// much as it holds (at least min_step bytes). Beast prepares that much before
-// every read, so the read an idle connection keeps pending holds 64 bytes
-// instead of 1536, and a large message still arrives in a few doubling steps
-// (Beast enforces max_message_bytes on its own).
+// much as it holds (at least min_step bytes). Beast prepares up to that much
+// (and at most 1536 bytes) before every read step, so the read an idle
+// connection keeps pending holds 64 bytes instead of 1536; a large message
+// takes four more small steps than with a plain flat_buffer. Beast enforces
+// max_message_bytes on its own.
 class growing_buffer {
 public:
   using const_buffers_type = beast::flat_buffer::const_buffers_type;
