@@ -10,6 +10,7 @@ packages=(
   libzmq3-dev cppzmq-dev                        # cluster transport
   libmsgpack-cxx-dev                            # wire format
   libboost-dev libssl-dev                       # Beast HTTP, TLS, hashing
+  openssl ca-certificates                       # trust store for webhooks; test certificates
   libsqlite3-dev sqlite3                        # embedded durable store
   nlohmann-json3-dev                            # JSON
   libgtest-dev libgmock-dev libbenchmark-dev    # tests and micro-benchmarks

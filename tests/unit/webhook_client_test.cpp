@@ -2,8 +2,7 @@
 // loopback: keep-alive reuse, only 4 KiB of a large answer kept, redirects
 // answered not followed, Retry-After passed up, the total timeout, the SSRF
 // guard before connecting, malformed URLs, and HTTPS verification failing
-// against a plain-HTTP port (a real TLS peer with a bad certificate is not
-// tested yet).
+// against a plain-HTTP port (real TLS peers: webhook_tls_test.cpp).
 #include "transports/http_server.hpp"
 #include "transports/webhook_client.hpp"
 
