@@ -87,6 +87,14 @@ void add_node_options(option_parser& parser, node_config& cfg) {
               [&](const std::string& v) { cfg.admin_token = v; }});
   parser.add({"allow-private-targets", "", "allow webhook targets on loopback, private and link-local addresses",
               [&](const std::string&) { cfg.allow_private_targets = true; }});
+  parser.add({"webhook-disable-after", "SECONDS",
+              "disable an endpoint after this long without a successful delivery (default 432000 = 5 days)",
+              [&](const std::string& v) {
+                auto seconds = parse_count("webhook-disable-after", v);
+                if (seconds == 0)
+                  throw usage_error("--webhook-disable-after must be at least 1 second");
+                cfg.webhook_disable_after = std::chrono::seconds{seconds};
+              }});
   parser.add({"retry-schedule", "S,S,...", "webhook attempt delays in seconds (default 0,5,300,1800,7200,18000,36000,36000; fractions allowed)",
               [&](const std::string& v) {
                 cfg.retry_schedule.clear();

@@ -196,6 +196,33 @@ TEST(Webhooks, GoneDisablesTheEndpointAndPublishesTheDisabledEvent) {
   EXPECT_EQ(receiver.received()["requests"].size(), requests_then);
 }
 
+TEST(Webhooks, AnEndpointFailingLongerThanTheLimitIsDisabled) {
+  temp_dir dir;
+  receiver_process receiver({"--fail-percent", "100"});
+  auto flags = fast_retries;
+  flags.insert(flags.end(), {"--webhook-disable-after", "1"});  // the contract's 5 days, shortened
+  node_process node(dir.path(), flags);
+  api_client api(node.url(), node.admin_token());
+  auto ep = create_endpoint(api, {{"url", receiver.url()}, {"topics", {"down.*"}}});
+  auto path = "/v1/endpoints/" + ep["id"].get<std::string>();
+  publish_many(api, "down.one", 3);
+  json current;
+  auto deadline = std::chrono::steady_clock::now() + seconds{30};
+  do
+    current = api.get(path).json();
+  while (!current["disabled"].get<bool>() && std::chrono::steady_clock::now() < deadline);
+  ASSERT_TRUE(current["disabled"].get<bool>()) << current.dump();
+  EXPECT_NE(current["disabled_reason"].get<std::string>().find("no successful delivery"), std::string::npos)
+    << current.dump();
+  json disabled;
+  do
+    disabled = api.get("/v1/events?topic=evmesh.endpoint.disabled").json()["events"];
+  while (disabled.empty() && std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(disabled.size(), 1u);
+  EXPECT_EQ(disabled[0]["data"]["endpoint_id"], ep["id"]);
+  EXPECT_FALSE(receiver.received()["requests"].empty()) << "it was tried before being disabled";
+}
+
 TEST(Webhooks, PrivateTargetsAreRefusedWithoutTheFlag) {
   temp_dir dir;
   receiver_process receiver;
