@@ -79,16 +79,8 @@ class sqlite_delivery_store final : public delivery_store {
 public:
   explicit sqlite_delivery_store(const std::filesystem::path& dir) {
     path_ = (dir / "evmesh.db").string();
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
-      std::string reason = db_ ? sqlite3_errmsg(db_) : "out of memory";
-      sqlite3_close(db_);
-      throw std::runtime_error("cannot open " + path_ + ": " + reason);
-    }
+    db_ = sqlite::open_database(path_);
     try {
-      sqlite3_busy_timeout(db_, 5000);
-      exec("PRAGMA journal_mode=WAL");
-      exec("PRAGMA synchronous=FULL");
       exec(delivery_schema_sql);
       s_ = std::make_unique<statements>(db_);
     } catch (const std::exception& e) {
@@ -293,14 +285,7 @@ private:
     }
   }
 
-  void exec(const char* text) {
-    char* message = nullptr;
-    if (sqlite3_exec(db_, text, nullptr, nullptr, &message) != SQLITE_OK) {
-      std::string reason = message ? message : sqlite3_errmsg(db_);
-      sqlite3_free(message);
-      throw std::runtime_error(path_ + ": " + reason);
-    }
-  }
+  void exec(const char* text) { sqlite::exec(db_, path_, text); }
 
   std::string path_;
   sqlite3* db_ = nullptr;

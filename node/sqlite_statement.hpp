@@ -109,4 +109,35 @@ inline event read_event_at(const statement& s, int first) {
 
 inline event read_event(const statement& s) { return read_event_at(s, 0); }
 
+// Runs SQL text (one or more statements); throws naming `path` and SQLite's reason.
+inline void exec(sqlite3* db, const std::string& path, const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string reason = message ? message : sqlite3_errmsg(db);
+    sqlite3_free(message);
+    throw std::runtime_error(path + ": " + reason);
+  }
+}
+
+// Opens (creating if needed) `path` the way every evmesh connection needs it:
+// WAL, synchronous=FULL, a 5 s busy timeout. Throws naming the file.
+inline sqlite3* open_database(const std::string& path) {
+  sqlite3* db = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    std::string reason = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    throw std::runtime_error("cannot open " + path + ": " + reason);
+  }
+  try {
+    sqlite3_busy_timeout(db, 5000);
+    exec(db, path, "PRAGMA journal_mode=WAL");
+    exec(db, path, "PRAGMA synchronous=FULL");
+  } catch (...) {
+    sqlite3_close(db);
+    throw;
+  }
+  return db;
+}
+
 } // namespace evmesh::sqlite

@@ -65,16 +65,8 @@ public:
   sqlite_store(const std::filesystem::path& dir, store_access access) {
     std::filesystem::create_directories(dir);
     path_ = (dir / "evmesh.db").string();
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
-      std::string reason = db_ ? sqlite3_errmsg(db_) : "out of memory";
-      sqlite3_close(db_);
-      throw std::runtime_error("cannot open " + path_ + ": " + reason);
-    }
+    db_ = sqlite::open_database(path_);
     try {
-      sqlite3_busy_timeout(db_, 5000);
-      exec("PRAGMA journal_mode=WAL");
-      exec("PRAGMA synchronous=FULL");
       if (access == store_access::read_write) {
         exec(schema_sql);
         check_schema_version();
@@ -287,14 +279,7 @@ private:
       size_upto, delete_upto, prune_ids, put_record, remove_record, load_records;
   };
 
-  void exec(const char* sql) {
-    char* message = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-      std::string reason = message ? message : sqlite3_errmsg(db_);
-      sqlite3_free(message);
-      throw std::runtime_error(path_ + ": " + reason);
-    }
-  }
+  void exec(const char* sql) { sqlite::exec(db_, path_, sql); }
 
   int64_t scalar(const char* sql) {
     statement s(db_, sql);
