@@ -13,29 +13,6 @@
 namespace evmesh::cluster {
 namespace {
 
-// Reads one multipart message (at most `max_parts` parts; extra parts are
-// drained and reported as a violation).
-bool receive_parts(zmq::socket_t& socket, std::vector<zmq::message_t>& parts, std::size_t max_parts,
-                   bool& oversized) {
-  parts.clear();
-  oversized = false;
-  zmq::message_t part;
-  if (!socket.recv(part, zmq::recv_flags::dontwait))
-    return false;
-  for (;;) {
-    bool more = part.more();
-    if (parts.size() < max_parts)
-      parts.push_back(std::move(part));
-    else
-      oversized = true;
-    if (!more)
-      return true;
-    part = zmq::message_t{};
-    if (!socket.recv(part, zmq::recv_flags::none))
-      return true;
-  }
-}
-
 // One peer that said hello: where to send acks and interest.
 struct known_peer {
   std::string name;

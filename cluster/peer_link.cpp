@@ -57,23 +57,11 @@ protected:
   bool wants_output(std::size_t) const override { return pending_.has_value(); }
 
   void on_ready(std::size_t) override {
-    for (int i = 0; i < 256; ++i) {
-      std::vector<zmq::message_t> parts;
-      zmq::message_t part;
-      if (!socket_.recv(part, zmq::recv_flags::dontwait))
-        break;
-      bool more = part.more();
-      parts.push_back(std::move(part));
-      while (more) {
-        zmq::message_t next;
-        if (!socket_.recv(next, zmq::recv_flags::none))
-          break;
-        more = next.more();
-        if (parts.size() < 2)
-          parts.push_back(std::move(next));
-      }
+    std::vector<zmq::message_t> parts;
+    bool oversized = false;
+    // Bounded per wake-up so mail (events to send) is not starved.
+    for (int i = 0; i < 256 && receive_parts(socket_, parts, 2, oversized); ++i)
       on_message(parts);
-    }
   }
 
   bool on_mail() override {

@@ -62,4 +62,26 @@ void socket_actor::act() {
   finish();
 }
 
+bool receive_parts(zmq::socket_t& socket, std::vector<zmq::message_t>& parts, std::size_t max_parts,
+                   bool& oversized) {
+  parts.clear();
+  oversized = false;
+  zmq::message_t part;
+  if (!socket.recv(part, zmq::recv_flags::dontwait))
+    return false;
+  for (;;) {
+    bool more = part.more();
+    if (parts.size() < max_parts)
+      parts.push_back(std::move(part));
+    else
+      oversized = true;
+    if (!more)
+      return true;
+    part = zmq::message_t{};
+    if (!socket.recv(part, zmq::recv_flags::none))
+      return true;
+  }
+}
+
+
 } // namespace evmesh::cluster

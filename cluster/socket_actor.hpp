@@ -16,6 +16,12 @@
 
 namespace evmesh::cluster {
 
+// Reads one multipart message without waiting for its first part: false
+// when none is queued. Keeps at most `max_parts` parts; `oversized` says
+// when more came (they are read and dropped).
+bool receive_parts(zmq::socket_t& socket, std::vector<zmq::message_t>& parts, std::size_t max_parts,
+                   bool& oversized);
+
 class socket_actor : public caf::blocking_actor {
 public:
   explicit socket_actor(caf::actor_config& cfg);
