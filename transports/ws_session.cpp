@@ -174,9 +174,16 @@ private:
 
   void on_accept(const beast::error_code& ec) {
     request_ = {};  // not needed any more
-    if (ec || finished_)
+    if (ec) {
+      if (close_timer_)
+        close_timer_->cancel();
       return finish(end_reason::client_gone);
+    }
     open_ = true;
+    if (closing_)  // asked to close during the handshake: say so now
+      return send_close();
+    if (finished_)
+      return;
     read_next();
     write_queued();
   }
@@ -265,8 +272,6 @@ private:
       return;
     closing_ = true;
     finish(why);
-    if (!open_)  // still in the opening handshake: nothing to close politely
-      return abort_socket(why);
     close_timer_.emplace(ws_.get_executor());
     close_timer_->expires_after(timeout);
     close_timer_->async_wait([self = shared_from_this(), why](const beast::error_code& ec) {
@@ -275,11 +280,18 @@ private:
     });
     if (reason.size() > max_close_reason_bytes)
       reason.resize(max_close_reason_bytes);
-    ws_.async_close(websocket::close_reason{code, reason},
-                    [self = shared_from_this()](const beast::error_code&) {
-                      if (self->close_timer_)
-                        self->close_timer_->cancel();
-                    });
+    close_reason_ = websocket::close_reason{code, reason};
+    if (open_)
+      send_close();
+    // else the opening handshake is still being answered: on_accept sends
+    // the close frame when it is done, or the timer drops the socket.
+  }
+
+  void send_close() {
+    ws_.async_close(close_reason_, [self = shared_from_this()](const beast::error_code&) {
+      if (self->close_timer_)
+        self->close_timer_->cancel();
+    });
   }
 
   void abort_socket(end_reason why) {
@@ -317,6 +329,7 @@ private:
   handlers handlers_;
   growing_buffer read_buffer_;
   std::optional<net::steady_timer> close_timer_;
+  websocket::close_reason close_reason_;  // what begin_close decided to send
   std::atomic<bool> paused_{false};
   // Strand only.
   std::vector<frame> batch_;  // taken from the queue, going to the socket

@@ -2,7 +2,8 @@
 // connections over (responder::take_over) and runs a ws_session with an
 // echo handler. Messages of every size come back in order; one over the
 // limit closes with 1009; a client that stops reading is closed with 1013
-// and the handler hears why; a stopping server closes its
+// and the handler hears why, even when the queue overflows before the
+// handshake is answered; a stopping server closes its
 // WebSocket connections with 1001 and waits for them; bytes sent after the
 // upgrade request before its answer get a 400 instead of a hand-over.
 #include "support/sse_client.hpp"
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -32,13 +34,16 @@ using namespace std::chrono_literals;
 // A server whose every request becomes a WebSocket session that echoes each
 // message; the test gets the connection and the end reason through futures.
 struct echo_server {
-  explicit echo_server(ws::options options) {
+  // `on_open` runs when the session starts, before the handshake is answered.
+  explicit echo_server(ws::options options, std::function<void(ws::connection&)> on_open = {}) {
     server = std::make_unique<http::server>(
       http::server_options{.port = 0, .threads = 1},
-      [this, options](http::request&& req, http::responder respond) {
-        respond.take_over(std::move(req), [this, options](http::connection_handover handover) {
-          return ws::run_session(std::move(handover), options, [this](std::shared_ptr<ws::connection> c) {
+      [this, options, on_open](http::request&& req, http::responder respond) {
+        respond.take_over(std::move(req), [this, options, on_open](http::connection_handover handover) {
+          return ws::run_session(std::move(handover), options, [this, on_open](std::shared_ptr<ws::connection> c) {
             connection.set_value(c);  // weakly: a held connection would keep stop() waiting
+            if (on_open)
+              on_open(*c);
             ws::handlers h;
             h.on_message = [c](std::string text, bool) { c->send(text); };
             h.on_end = [this](ws::end_reason why) { ended.set_value(why); };
@@ -119,6 +124,21 @@ TEST(WsSession, AClientThatStopsReadingIsClosedWith1013) {
   auto closed = client.wait_closed(10s);
   ASSERT_TRUE(closed) << "no close frame";
   EXPECT_EQ(closed->code, 1013);
+}
+
+TEST(WsSession, AQueueOverflowDuringTheHandshakeStillClosesWith1013) {
+  ws::options options;
+  options.max_queued_messages = 4;
+  echo_server srv{options, [](ws::connection& c) {
+    for (int i = 0; i < 5; ++i)  // the fifth overflows before the 101 is written
+      c.send(std::string_view("early"));
+  }};
+  ws_client client(srv.server->port(), "/");
+  ASSERT_TRUE(client.open()) << "the handshake was not answered";
+  auto closed = client.wait_closed(10s);
+  ASSERT_TRUE(closed) << "the socket was dropped without a close frame";
+  EXPECT_EQ(closed->code, 1013);
+  EXPECT_EQ(srv.wait_end(), ws::end_reason::too_slow);
 }
 
 TEST(WsSession, ServerStopClosesWith1001AndWaitsForTheHandshake) {
