@@ -18,7 +18,14 @@ run_suite() {  # name, build dir, extra cmake args...
   cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
   cmake --build "$dir" -j "$jobs"
   echo "=== $name: test"
-  (cd "$dir" && ctest -j "$jobs" --timeout 600)
+  # A test that fails is run once more: the run passes if the second try
+  # does, and every such test is listed below as flaky, with the first
+  # try's output above, to be fixed (a retry only keeps a rare timing flake
+  # from hiding the rest of the run).
+  (cd "$dir" && ctest -j "$jobs" --timeout 600 --repeat until-pass:2) | tee "$dir/ctest.log"
+  if grep -E '\*\*\*(Failed|Timeout|Exception)' "$dir/ctest.log"; then
+    echo "=== $name: the tests above failed once and passed on the retry: FLAKY, fix them"
+  fi
 }
 
 run_suite "default" build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVMESH_BUILD_BENCH=ON
