@@ -173,14 +173,20 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
     [self](put_rec_atom, const registry_record& record) {
       auto& state = self->state;
       if (record.kind == "token") {
-        if (auto scopes = token_scopes(record)) {
+        if (record.deleted())
+          state.tokens.erase(record.id);
+        else if (auto scopes = token_scopes(record))
           state.tokens[record.id] = std::move(*scopes);
-          state.publish_auth();
-        }
+        state.publish_auth();
         return;
       }
       if (record.kind != "endpoint")
         return;
+      if (record.deleted()) {
+        state.endpoints.erase(record.id);
+        caf::anon_send(state.setup.delivery_manager, ep_remove_atom::value, record.id);
+        return;
+      }
       try {
         auto ep = endpoint_from_record(record);
         state.endpoints[ep.id] = ep;
@@ -247,7 +253,7 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
       state.endpoints.erase(it);
       caf::anon_send(state.setup.delivery_manager, ep_remove_atom::value, id);
       auto promise = self->make_response_promise<endpoint_reply>();
-      self->request(state.setup.writer, caf::infinite, del_rec_atom::value, std::string("endpoint"), id)
+      self->request(state.setup.writer, caf::infinite, put_rec_atom::value, to_record(ep).tombstone())
         .then([promise, ep](bool ok) mutable {
                 promise.deliver(ok ? endpoint_reply{204, {}, ep} : reply_error(503, "the endpoint was not removed"));
               },

@@ -5,8 +5,9 @@
 // (records of kind "endpoint", see node/endpoint.hpp): it validates and
 // stores every change, tells the delivery manager, and when an endpoint is
 // disabled by delivery (410, failing too long) publishes
-// `evmesh.endpoint.disabled`. Later issues add sources here, and replicate
-// the registry to peers.
+// `evmesh.endpoint.disabled`. A delete is stored as a tombstone (see
+// registry_record::deleted) so it replicates like a write; records a peer
+// wrote arrive as (put_rec_atom, registry_record) and are applied here.
 #pragma once
 
 #include "actors/messages.hpp"

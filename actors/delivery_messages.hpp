@@ -22,7 +22,6 @@ using dl_close_atom = caf::atom_constant<caf::atom("dlclose")>;
 using dl_attempts_atom = caf::atom_constant<caf::atom("dlattempts")>;
 using dl_status_atom = caf::atom_constant<caf::atom("dlstatus")>;
 using dl_replay_atom = caf::atom_constant<caf::atom("dlreplay")>;
-using del_rec_atom = caf::atom_constant<caf::atom("delrec")>;
 // store reader: catching up on the log
 using dl_scan_atom = caf::atom_constant<caf::atom("dlscan")>;
 // controller: endpoint registry

@@ -111,7 +111,6 @@ using store_writer_actor = caf::typed_actor<
   caf::replies_to<stats_atom>::with<store_stats>,
   caf::reacts_to<retain_atom>,
   // webhook delivery state (actors/delivery_messages.hpp)
-  caf::replies_to<del_rec_atom, std::string, std::string>::with<bool>,
   caf::replies_to<dl_open_atom, std::string>::with<delivery_snapshot>,
   caf::replies_to<dl_save_atom, std::vector<endpoint_progress>>::with<bool>,
   caf::replies_to<dl_close_atom, std::string, bool>::with<bool>,

@@ -81,12 +81,6 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
     },
     [self](stats_atom) -> store_stats { return self->state.db->stats(); },
     [self](watch_atom, caf::actor& watcher) { self->state.watcher = std::move(watcher); },
-    [self](del_rec_atom, const std::string& kind, const std::string& id) -> bool {
-      return guarded("registry delete", [&] {
-        self->state.db->remove_record(kind, id);
-        return true;
-      });
-    },
     [self](dl_open_atom, const std::string& endpoint_id) -> delivery_snapshot {
       auto& st = self->state;
       delivery_snapshot out;

@@ -140,6 +140,10 @@ void note_endpoint(manager_pointer self, const registry_record& record) {
   if (record.kind != "endpoint")
     return;
   auto& st = self->state;
+  if (record.deleted()) {
+    st.endpoint_patterns.erase(record.id);
+    return announce_interest(self);
+  }
   try {
     auto ep = endpoint_from_record(record);
     if (ep.disabled)

@@ -4,7 +4,9 @@
 // every node wants, so the links carry it (durably, in order, resent after
 // a partition or a restart) and each node applies it last-writer-wins:
 // higher version, then the larger body on a tie, so every node converges on
-// the same record whatever order the events arrive in.
+// the same record whatever order the events arrive in. A delete is a
+// tombstone one version up (empty body: it loses a tie with a concurrent
+// change, so a change made at the same time as a delete survives it).
 #pragma once
 
 #include "node/store.hpp"

@@ -126,8 +126,10 @@ struct node::impl {
     probe.retention_deleted += writable->enforce_retention(startup_retention, now_us());  // before serving
     auto tokens = writable->load_records("token");
     auto endpoints = writable->load_records("endpoint");
-    auto registry = tokens;  // every replicated kind
+    auto registry = tokens;  // every replicated kind, tombstones included
     registry.insert(registry.end(), endpoints.begin(), endpoints.end());
+    std::erase_if(tokens, [](const registry_record& r) { return r.deleted(); });
+    std::erase_if(endpoints, [](const registry_record& r) { return r.deleted(); });
     auto peer_cursors = writable->load_peer_cursors();
     auto readable = open_sqlite_store(config.data_dir, store_access::read_only);
 

@@ -234,10 +234,6 @@ public:
       .bind(4, static_cast<int64_t>(r.version)).run();
   }
 
-  void remove_record(std::string_view kind, std::string_view id) override {
-    statements_->remove_record.bind(1, kind).bind(2, id).run();
-  }
-
   std::vector<registry_record> load_records(std::string_view kind) override {
     auto& s = statements_->load_records;
     reset_on_exit guard{s};
@@ -273,10 +269,9 @@ private:
         delete_upto(db, "DELETE FROM events WHERE seq <= ?1"),
         prune_ids(db, "DELETE FROM event_ids WHERE time_us < ?1 AND seq < ?2"),
         put_record(db, "INSERT OR REPLACE INTO registry(kind, id, body, version) VALUES(?1, ?2, ?3, ?4)"),
-        remove_record(db, "DELETE FROM registry WHERE kind = ?1 AND id = ?2"),
         load_records(db, "SELECT kind, id, body, version FROM registry WHERE kind = ?1 ORDER BY id") {}
     statement lookup_id, claim_id, insert_event, advance_peer_cursor, put_meta, scan, scan_local, find, last_seq_before, sizes_from,
-      size_upto, delete_upto, prune_ids, put_record, remove_record, load_records;
+      size_upto, delete_upto, prune_ids, put_record, load_records;
   };
 
   void exec(const char* sql) { sqlite::exec(db_, path_, sql); }

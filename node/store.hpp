@@ -1,5 +1,5 @@
 // The durable store seam: the event log (with dedup and retention) and the
-// registry (tokens now; endpoints and sources later). SQLite implements it
+// registry (tokens, webhook endpoints, …). SQLite implements it
 // (sqlite_store); a server database can stand in later behind the same calls.
 // A store object is used by exactly one actor: the writer actor owns one, the
 // reader actor owns another, so no object here is shared between threads.
@@ -36,11 +36,17 @@ struct append_outcome {
 };
 
 struct registry_record {
-  std::string kind;  // "token", later "endpoint", "source"
+  std::string kind;  // "token", "endpoint", …
   std::string id;
-  std::string body;  // JSON
+  std::string body;  // JSON; empty for a deletion
   uint64_t version = 0;
   bool replicated = false;  // applied from a peer (not announced again)
+
+  // A deleted record stays as a tombstone (empty body, the version after
+  // the last write) so the delete replicates like any write and wins over
+  // the older versions a peer may still send.
+  bool deleted() const { return body.empty(); }
+  registry_record tombstone() const { return {kind, id, {}, version + 1}; }
 };
 
 struct store_stats {
@@ -91,8 +97,8 @@ public:
   // retained event needs); returns how many events were deleted.
   virtual uint64_t enforce_retention(const retention_policy& policy, int64_t now_us) = 0;
 
+  // Registry records, tombstones included (see registry_record::deleted).
   virtual void put_record(const registry_record& record) = 0;
-  virtual void remove_record(std::string_view kind, std::string_view id) = 0;
   virtual std::vector<registry_record> load_records(std::string_view kind) = 0;
 };
 

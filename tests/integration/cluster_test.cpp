@@ -3,7 +3,8 @@
 // in publish order; a node killed with SIGKILL and restarted rejoins and its
 // subscribers resume from its history with nothing lost; a node frozen with
 // SIGSTOP mid-stream misses nothing after SIGCONT; a node with the wrong
-// cluster key is refused; garbage from a raw socket does not hurt a node.
+// cluster key is refused; garbage from a raw socket does not hurt a node; a
+// registry delete reaches every node, including one that was down.
 #include "support/api_client.hpp"
 #include "support/cluster_helpers.hpp"
 #include "support/node_process.hpp"
@@ -217,6 +218,28 @@ TEST(Cluster, tokens_created_on_any_node_work_on_every_node_including_later_join
   api_client admin_a(t.a->url(), token);
   EXPECT_TRUE(admin_a.get("/v1/events?topic=evmesh.>").json()["events"].empty());
   EXPECT_EQ(admin_a.post("/v1/events", {{"topic", "evmesh.registry.token"}, {"data", 1}}).status, 400);
+}
+
+TEST(Cluster, a_delete_reaches_every_node_including_one_that_was_down) {
+  three_nodes t;
+  api_client on_a(t.a->url(), token);
+  auto created = on_a.post("/v1/endpoints", {{"url", "https://hooks.example.com/x"}, {"topics", {"orders.*"}}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto path = "/v1/endpoints/" + created.json()["id"].get<std::string>();
+  auto status_on = [&](const node_process& n) { return api_client(n.url(), token).get(path).status; };
+  ASSERT_TRUE(eventually([&] { return status_on(*t.b) == 200 && status_on(*t.c) == 200; }));
+  auto c_addr = t.c->cluster_address();
+  t.c->kill9();
+  ASSERT_EQ(api_client(t.b->url(), token).call(boost::beast::http::verb::delete_, path, "").status, 204);
+  EXPECT_TRUE(eventually([&] { return status_on(*t.a) == 404; })) << "the delete did not reach A";
+  // C missed the delete; after a restart it learns it from its peers.
+  t.c = std::make_unique<node_process>(t.dc.path(), node_args("c", {t.a->cluster_address()}, {"--cluster", c_addr}));
+  EXPECT_TRUE(eventually([&] { return status_on(*t.c) == 404; })) << "C kept the deleted endpoint";
+  // A delete is final: restarting A does not bring the endpoint back.
+  auto a_addr = t.a->cluster_address();
+  t.a->stop();
+  t.a = std::make_unique<node_process>(t.da.path(), node_args("a", {t.b->cluster_address()}, {"--cluster", a_addr}));
+  EXPECT_EQ(status_on(*t.a), 404);
 }
 
 TEST(Cluster, a_node_without_the_cluster_key_is_refused) {

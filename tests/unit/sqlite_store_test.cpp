@@ -496,15 +496,18 @@ TEST_F(sqlite_store_test, registry_put_load_replace_and_remove) {
   EXPECT_EQ(tokens[0].body, R"({"scopes":[]})");
   EXPECT_EQ(tokens[0].version, 2u);
 
-  db->remove_record("token", "b");
-  db->remove_record("token", "never-there"); // not an error
+  db->put_record(tokens[1].tombstone()); // deletes b, keeping its version
   db.reset();
   db = open(); // and it all persists
   tokens = db->load_records("token");
-  ASSERT_EQ(tokens.size(), 1u);
+  ASSERT_EQ(tokens.size(), 2u);
   EXPECT_EQ(tokens[0].id, "a");
   EXPECT_EQ(tokens[0].version, 2u);
-  EXPECT_EQ(db->load_records("endpoint").size(), 1u); // same id, other kind: untouched
+  EXPECT_FALSE(tokens[0].deleted());
+  EXPECT_EQ(tokens[1].id, "b");
+  EXPECT_TRUE(tokens[1].deleted());
+  EXPECT_EQ(tokens[1].version, 2u);
+  EXPECT_FALSE(db->load_records("endpoint")[0].deleted()); // same id, other kind: untouched
 }
 
 // ---- read-only store beside the writer ------------------------------------
