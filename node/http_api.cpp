@@ -455,7 +455,7 @@ private:
     if (!is_admin(*scopes))
       return forbidden(c, "only an admin token may manage webhook endpoints");
     handle_endpoint_call(ctx_,
-                         endpoint_call{c.req.method(), c.target.path, c.target.query, std::move(c.req.body()),
+                         admin_call{c.req.method(), c.target.path, c.target.query, std::move(c.req.body()),
                                        c.req.version(), c.req.keep_alive()},
                          std::move(c.respond));
   }
