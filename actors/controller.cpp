@@ -2,6 +2,7 @@
 #include "actors/controller.hpp"
 
 #include "actors/subscriber.hpp"
+#include "node/bridge_config.hpp"
 #include "transports/webhook_signature.hpp"
 
 #include <nlohmann/json.hpp>
@@ -178,6 +179,10 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
         else if (auto scopes = token_scopes(record))
           state.tokens[record.id] = std::move(*scopes);
         state.publish_auth();
+        return;
+      }
+      if (record.kind == bridge_record_kind) {  // bridges have their own registry
+        caf::anon_send(state.setup.bridge_manager, put_rec_atom::value, record);
         return;
       }
       if (record.kind != "endpoint")

@@ -38,6 +38,7 @@ struct controller_setup {
   caf::actor delivery_manager;                  // told of every endpoint and change
   std::vector<registry_record> endpoint_records;  // as stored at start
   bool allow_private_targets = false;
+  caf::actor bridge_manager;  // applies replicated records of kind "bridge"
 };
 
 // The topic of the event published when an endpoint is disabled.

@@ -127,6 +127,10 @@ void add_node_options(option_parser& parser, node_config& cfg) {
               }});
   parser.add({"sse-heartbeat", "SECONDS", "SSE comment heartbeat interval (default 15; fractions allowed)",
               [&](const std::string& v) { cfg.sse_heartbeat = parse_seconds("sse-heartbeat", v, false); }});
+  parser.add({"bridge-backoff-min", "SECONDS", "WebSocket bridges: first reconnect delay (default 0.5)",
+              [&](const std::string& v) { cfg.bridge_backoff_min = parse_seconds("bridge-backoff-min", v, false); }});
+  parser.add({"bridge-backoff-max", "SECONDS", "WebSocket bridges: longest reconnect delay (default 30)",
+              [&](const std::string& v) { cfg.bridge_backoff_max = parse_seconds("bridge-backoff-max", v, false); }});
   parser.add({"ws-idle-timeout", "SECONDS",
               "WebSocket: ping a client silent for half of this, close it after all of it "
               "(default 60; 0 = never)",

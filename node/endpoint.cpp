@@ -1,7 +1,7 @@
 // See endpoint.hpp.
 #include "node/endpoint.hpp"
 
-#include "transports/ssrf_guard.hpp"
+#include "node/api_fields.hpp"
 #include "transports/webhook_client.hpp"
 #include "transports/webhook_signature.hpp"
 
@@ -17,29 +17,9 @@ namespace {
 using json = nlohmann::json;
 
 // Headers evmesh sets itself; an endpoint may not override them.
-bool is_reserved_header(std::string name) {
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+bool is_reserved_header(const std::string& name) {
   return name.rfind("webhook-", 0) == 0 || name == "content-type" || name == "content-length" ||
          name == "host" || name == "user-agent" || name == "transfer-encoding" || name == "connection";
-}
-
-bool is_token_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-// Refuses a URL whose host is an IP literal the SSRF guard would refuse.
-std::string check_literal_host(const std::string& url, bool allow_private) {
-  auto start = url.find("://") + 3;
-  auto end = url.find_first_of("/?#", start);
-  auto authority = url.substr(start, end - start);
-  std::string host;
-  if (!authority.empty() && authority.front() == '[')
-    host = authority.substr(1, authority.find(']') - 1);
-  else
-    host = authority.substr(0, authority.find(':'));
-  boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(host, ec);
-  return ec ? std::string{} : refuse_target_address(address, allow_private);
 }
 
 std::string apply_url(endpoint_config& ep, const json& v, bool allow_private) {
@@ -48,45 +28,9 @@ std::string apply_url(endpoint_config& ep, const json& v, bool allow_private) {
   auto url = v.get<std::string>();
   if (auto why = webhook::check_url(url); !why.empty())
     return "\"url\": " + why;
-  if (auto why = check_literal_host(url, allow_private); !why.empty())
+  if (auto why = refuse_literal_host(url, allow_private); !why.empty())
     return "\"url\": " + why;
   ep.url = std::move(url);
-  return {};
-}
-
-std::string apply_topics(endpoint_config& ep, const json& v) {
-  if (!v.is_array() || v.empty())
-    return "\"topics\" must be a non-empty array of patterns";
-  std::vector<std::string> topics;
-  for (const auto& p : v) {
-    if (!p.is_string())
-      return "every entry of \"topics\" must be a string";
-    if (auto why = check_pattern(p.get<std::string>()); !why.empty())
-      return "\"topics\": " + why;
-    if (std::find(topics.begin(), topics.end(), p.get<std::string>()) == topics.end())
-      topics.push_back(p.get<std::string>());
-  }
-  ep.topics = std::move(topics);
-  return {};
-}
-
-std::string apply_headers(endpoint_config& ep, const json& v) {
-  if (!v.is_object())
-    return "\"headers\" must be an object of strings";
-  std::map<std::string, std::string> headers;
-  for (const auto& [name, value] : v.items()) {
-    if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char))
-      return "\"headers\": \"" + name + "\" is not a valid header name";
-    if (is_reserved_header(name))
-      return "\"headers\": \"" + name + "\" is set by evmesh and cannot be overridden";
-    if (!value.is_string())
-      return "\"headers\": the value of \"" + name + "\" must be a string";
-    auto text = value.get<std::string>();
-    if (text.find_first_of("\r\n") != std::string::npos || text.find('\0') != std::string::npos)
-      return "\"headers\": the value of \"" + name + "\" must not contain line breaks";
-    headers[name] = std::move(text);
-  }
-  ep.headers = std::move(headers);
   return {};
 }
 
@@ -99,9 +43,8 @@ std::string apply_endpoint_fields(endpoint_config& ep, const json& body, bool cr
     return "the body must be a JSON object";
   static const std::vector<std::string> known{"url", "topics", "secret", "description", "rate_limit",
                                               "headers", "disabled", "max_in_flight"};
-  for (const auto& [key, value] : body.items())
-    if (std::find(known.begin(), known.end(), key) == known.end())
-      return "unknown field \"" + key + "\"";
+  if (auto why = unknown_field(body, known); !why.empty())
+    return why;
   if (create && !body.contains("url"))
     return "\"url\" is required";
   if (create && !body.contains("topics"))
@@ -109,9 +52,9 @@ std::string apply_endpoint_fields(endpoint_config& ep, const json& body, bool cr
   std::string why;
   if (body.contains("url") && !(why = apply_url(ep, body["url"], allow_private)).empty())
     return why;
-  if (body.contains("topics") && !(why = apply_topics(ep, body["topics"])).empty())
+  if (body.contains("topics") && !(why = read_patterns(body["topics"], "topics", ep.topics)).empty())
     return why;
-  if (body.contains("headers") && !(why = apply_headers(ep, body["headers"])).empty())
+  if (body.contains("headers") && !(why = read_headers(body["headers"], is_reserved_header, ep.headers)).empty())
     return why;
   if (body.contains("secret")) {
     if (!create)
@@ -121,12 +64,8 @@ std::string apply_endpoint_fields(endpoint_config& ep, const json& body, bool cr
       return "\"secret\": " + (why.empty() ? std::string("must be a string") : why);
     ep.secrets = {{v.get<std::string>(), 0}};
   }
-  if (body.contains("description")) {
-    const auto& v = body["description"];
-    if (!v.is_string() || v.get<std::string>().size() > 1024)
-      return "\"description\" must be a string of at most 1024 bytes";
-    ep.description = v.get<std::string>();
-  }
+  if (body.contains("description") && !(why = read_description(body["description"], ep.description)).empty())
+    return why;
   if (body.contains("rate_limit")) {
     const auto& v = body["rate_limit"];
     if (v.is_null())

@@ -219,4 +219,9 @@ std::string render_event(const event& e) {
   return out;
 }
 
+std::string render_event_message(const event& e) {
+  auto object = render_event(e);  // {"id":...}
+  return "{\"op\":\"event\"," + object.substr(1);
+}
+
 } // namespace evmesh

@@ -36,4 +36,8 @@ std::string read_event_object(const nlohmann::json& object, event& draft);
 // One event as a JSON object.
 std::string render_event(const event& e);
 
+// One event as the WebSocket edge (and an outbound bridge) sends it:
+// `{"op":"event","id","topic","time","seq","data"|"data_base64","headers"?}`.
+std::string render_event_message(const event& e);
+
 } // namespace evmesh

@@ -2,8 +2,10 @@
 // contract's HTTP API; the work itself happens in actors.
 #include "node/http_api.hpp"
 
+#include "actors/bridge_messages.hpp"
 #include "actors/gateway.hpp"
 #include "node/event_json.hpp"
+#include "node/http_bridges.hpp"
 #include "node/http_endpoints.hpp"
 #include "node/sse_stream.hpp"
 #include "node/web_ui.hpp"
@@ -89,7 +91,9 @@ private:
     if (path == "/v1/cluster")
       return only(c, bhttp::verb::get, "GET", [&] { cluster_state(c); });
     if (path == "/v1/endpoints" || path.rfind("/v1/endpoints/", 0) == 0)
-      return endpoints(c);
+      return admin_resource(c, "webhook endpoints", handle_endpoint_call);
+    if (path == "/v1/bridges" || path.rfind("/v1/bridges/", 0) == 0)
+      return admin_resource(c, "bridges", handle_bridge_call);
     problem(c, status::not_found, "no resource at " + path);
   }
 
@@ -201,13 +205,23 @@ private:
     auto self = shared_from_this();
     auto shared = std::make_shared<call>(std::move(c));
     run_in_gateway(ctx_.gateway, [self, shared](caf::event_based_actor* gw) {
-      gw->request(self->ctx_.writer, actor_timeout, stats_atom::value)
-        .then([self, shared](const store_stats& stats) { self->answer_metrics(*shared, &stats); },
-              [self, shared](caf::error&) { self->answer_metrics(*shared, nullptr); });
+      gw->request(self->ctx_.bridge_manager, actor_timeout, br_metrics_atom::value)
+        .then([gw, self, shared](const std::string& bridges) { self->store_metrics(gw, *shared, bridges); },
+              [gw, self, shared](caf::error&) { self->store_metrics(gw, *shared, {}); });
     });
   }
 
-  void answer_metrics(call& c, const store_stats* stats) {
+  // The store's figures, then the answer with `bridges` (the bridge
+  // manager's labelled lines) appended.
+  void store_metrics(caf::event_based_actor* gw, call& c, const std::string& bridges) {
+    auto self = shared_from_this();
+    auto shared = std::make_shared<call>(std::move(c));
+    gw->request(ctx_.writer, actor_timeout, stats_atom::value)
+      .then([self, shared, bridges](const store_stats& stats) { self->answer_metrics(*shared, &stats, bridges); },
+            [self, shared, bridges](caf::error&) { self->answer_metrics(*shared, nullptr, bridges); });
+  }
+
+  void answer_metrics(call& c, const store_stats* stats, const std::string& bridges) {
     std::string extra;
     auto gauge = [&](const char* name, const char* help, uint64_t value) {
       extra += std::string("# HELP evmesh_") + name + " " + help + "\n# TYPE evmesh_" + name +
@@ -221,6 +235,7 @@ private:
       gauge("store_events", "Events retained.", stats->events);
       gauge("store_bytes", "Payload bytes retained.", stats->bytes);
     }
+    extra += bridges;
     http::response res{status::ok, c.req.version()};
     res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     res.keep_alive(c.req.keep_alive());
@@ -448,16 +463,19 @@ private:
     });
   }
 
-  void endpoints(call& c) {
+  // An admin resource (`what` names it in the 403): authenticated here,
+  // answered by `handle`.
+  void admin_resource(call& c, const char* what,
+                      void (*handle)(const http_api_context&, admin_call, http::responder)) {
     auto scopes = authenticate(c);
     if (!scopes)
       return;
     if (!is_admin(*scopes))
-      return forbidden(c, "only an admin token may manage webhook endpoints");
-    handle_endpoint_call(ctx_,
-                         endpoint_call{c.req.method(), c.target.path, c.target.query, std::move(c.req.body()),
-                                       c.req.version(), c.req.keep_alive()},
-                         std::move(c.respond));
+      return forbidden(c, std::string("only an admin token may manage ") + what);
+    handle(ctx_,
+           admin_call{c.req.method(), c.target.path, c.target.query, std::move(c.req.body()), c.req.version(),
+                      c.req.keep_alive()},
+           std::move(c.respond));
   }
 
   void create_token(call& c) {

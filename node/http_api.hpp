@@ -22,6 +22,7 @@ struct http_api_context {
   store_writer_actor writer;
   controller_actor controller;
   caf::actor delivery_manager;
+  caf::actor bridge_manager;
   caf::actor gateway;
   caf::actor cluster_manager;  // null when the node runs alone
   std::function<auth_table_ptr()> auth;  // the current token table

@@ -2,7 +2,6 @@
 #include "node/http_endpoints.hpp"
 
 #include "actors/gateway.hpp"
-#include "transports/problem.hpp"
 
 #include <evmesh/topic.hpp>
 
@@ -23,41 +22,16 @@ constexpr auto actor_timeout = std::chrono::seconds{30};
 constexpr uint64_t default_attempts_limit = 50;
 constexpr uint64_t max_attempts_limit = 1000;
 
-struct answer {
-  endpoint_call call;
-  http::responder respond;
-
-  void problem(status code, const std::string& detail) const {
-    respond(http::make_problem(code, detail, call.version, call.keep_alive));
-  }
-  void json_body(status code, const json& body) const {
-    http::response res{code, call.version};
-    res.set(bhttp::field::content_type, "application/json");
-    res.keep_alive(call.keep_alive);
-    res.body() = body.dump();
-    respond(std::move(res));
-  }
-  void not_allowed(const char* allow) const {
-    auto res = http::make_problem(status::method_not_allowed,
-                                  std::string(bhttp::to_string(call.method)) + " is not allowed on " + call.path +
-                                    "; allowed: " + allow,
-                                  call.version, call.keep_alive);
-    res.set(bhttp::field::allow, allow);
-    respond(std::move(res));
-  }
-};
-using answer_ptr = std::shared_ptr<const answer>;
+using answer = admin_answer;
+using answer_ptr = admin_answer_ptr;
 
 // Answers a controller endpoint_reply: its status, the endpoint (the secret
 // with it when `with_secret`), or the problem.
 void answer_reply(const answer& a, const endpoint_reply& r, bool with_secret) {
   if (r.status >= 300)
     return a.problem(static_cast<status>(r.status), r.error);
-  if (r.status == 204) {
-    http::response res{status::no_content, a.call.version};
-    res.keep_alive(a.call.keep_alive);
-    return a.respond(std::move(res));
-  }
+  if (r.status == 204)
+    return a.no_content();
   a.json_body(static_cast<status>(r.status), render_endpoint(r.endpoint, with_secret));
 }
 
@@ -199,7 +173,7 @@ void replay(const http_api_context& ctx, answer_ptr a, const std::string& id) {
 
 } // namespace
 
-void handle_endpoint_call(const http_api_context& ctx, endpoint_call call, http::responder respond) {
+void handle_endpoint_call(const http_api_context& ctx, admin_call call, http::responder respond) {
   auto a = std::make_shared<const answer>(answer{std::move(call), std::move(respond)});
   const auto& path = a->call.path;
   auto method = a->call.method;

@@ -5,6 +5,7 @@
 // delivery manager (replay) and the store writer (attempt log, delivery state).
 #pragma once
 
+#include "node/admin_call.hpp"
 #include "node/http_api.hpp"
 
 #include <functional>
@@ -13,17 +14,8 @@
 
 namespace evmesh {
 
-struct endpoint_call {
-  boost::beast::http::verb method;
-  std::string path;  // starts with /v1/endpoints
-  std::map<std::string, std::string> query;
-  std::string body;
-  unsigned version = 11;
-  bool keep_alive = true;
-};
-
 // Answers one /v1/endpoints call; the caller has checked the token is admin.
-void handle_endpoint_call(const http_api_context& ctx, endpoint_call call, http::responder respond);
+void handle_endpoint_call(const http_api_context& ctx, admin_call call, http::responder respond);
 
 // The JSON array of per-endpoint delivery states of `e`, passed to `done`
 // (inside the gateway `gw`).

@@ -4,6 +4,7 @@
 // closed (SQLite checkpoints the WAL on close).
 #include <evmesh/node.hpp>
 
+#include "actors/bridge_manager.hpp"
 #include "actors/controller.hpp"
 #include "actors/delivery_manager.hpp"
 #include "actors/gateway.hpp"
@@ -18,6 +19,7 @@
 #include "node/http_api.hpp"
 #include "transports/http_server.hpp"
 #include "transports/webhook_client.hpp"
+#include "transports/ws_client_connection.hpp"
 
 #include <evmesh/topic.hpp>
 
@@ -97,6 +99,10 @@ struct node::impl {
   controller_actor controller;
   caf::actor delivery_manager;
   std::shared_ptr<webhook::client_pool> webhook_client;
+  // The bridges' connections; destroyed after the actor system (the bridge
+  // actors hold connections into it).
+  std::unique_ptr<ws_client::runner> bridge_connections;
+  caf::actor bridge_manager;
   caf::actor gateway;
   std::unique_ptr<http::server> http_server;
   std::unique_ptr<zmq::context_t> zmq_context;  // outlives the cluster actors' sockets
@@ -126,10 +132,13 @@ struct node::impl {
     probe.retention_deleted += writable->enforce_retention(startup_retention, now_us());  // before serving
     auto tokens = writable->load_records("token");
     auto endpoints = writable->load_records("endpoint");
+    auto bridges = writable->load_records(bridge_record_kind);
     auto registry = tokens;  // every replicated kind, tombstones included
     registry.insert(registry.end(), endpoints.begin(), endpoints.end());
+    registry.insert(registry.end(), bridges.begin(), bridges.end());
     std::erase_if(tokens, [](const registry_record& r) { return r.deleted(); });
     std::erase_if(endpoints, [](const registry_record& r) { return r.deleted(); });
+    std::erase_if(bridges, [](const registry_record& r) { return r.deleted(); });
     auto peer_cursors = writable->load_peer_cursors();
     auto readable = open_sqlite_store(config.data_dir, store_access::read_only);
 
@@ -159,11 +168,27 @@ struct node::impl {
     delivery.disable_after_us =
       std::chrono::duration_cast<std::chrono::microseconds>(config.webhook_disable_after).count();
     delivery.probe = &probe;
-    delivery.owns = [this](const std::string& endpoint_id) {
-      auto live = live_members.load();
-      return !live || cluster::rendezvous_owner(endpoint_id, *live) == config.name;
-    };
+    delivery.owns = [this](const std::string& endpoint_id) { return owner_of(endpoint_id) == config.name; };
     delivery_manager = spawn_delivery_manager(sys, std::move(delivery));
+    gateway = spawn_gateway(sys);
+    ws_client::options bridge_client;
+    bridge_client.allow_private_targets = config.allow_private_targets;
+    bridge_client.max_message_bytes = config.ws_max_message_bytes;
+    bridge_connections = std::make_unique<ws_client::runner>(bridge_client);
+    bridge_manager_setup bridging;
+    bridging.node_name = config.name;
+    bridging.owner_of = [this](const std::string& bridge_id) { return owner_of(bridge_id); };
+    bridging.writer = writer;
+    bridging.publisher = publisher;
+    bridging.reader = reader;
+    bridging.gateway = gateway;
+    bridging.connections = bridge_connections.get();
+    bridging.records = std::move(bridges);
+    bridging.allow_private_targets = config.allow_private_targets;
+    bridging.subscriber_queue_limit = config.subscriber_queue_limit;
+    bridging.limits.backoff_min = config.bridge_backoff_min;
+    bridging.limits.backoff_max = std::max(config.bridge_backoff_max, config.bridge_backoff_min);
+    bridge_manager = spawn_bridge_manager(sys, std::move(bridging));
     controller_setup control;
     control.writer = writer;
     control.router = router;
@@ -174,9 +199,10 @@ struct node::impl {
     control.delivery_manager = delivery_manager;
     control.endpoint_records = std::move(endpoints);
     control.allow_private_targets = config.allow_private_targets;
+    control.bridge_manager = bridge_manager;
     controller = spawn_controller(sys, std::move(control));
     caf::anon_send(delivery_manager, controller);
-    gateway = spawn_gateway(sys);
+    caf::anon_send(bridge_manager, controller);
 
     try {
       if (config.cluster)
@@ -187,6 +213,13 @@ struct node::impl {
       stop();  // the actors are running: take them down before unwinding
       throw;
     }
+  }
+
+  // The live member that owns `key` (a webhook endpoint or bridge id):
+  // rendezvous hashing over the live names; this node when not clustered.
+  std::string owner_of(const std::string& key) const {
+    auto live = live_members.load();
+    return live ? cluster::rendezvous_owner(key, *live) : config.name;
   }
 
   void start_cluster(std::map<std::string, uint64_t> peer_cursors,
@@ -217,6 +250,7 @@ struct node::impl {
     ms.delivery_manager = delivery_manager;
     ms.live_changed = [this](std::vector<std::string> names) {
       live_members.store(std::make_shared<const std::vector<std::string>>(std::move(names)));
+      caf::anon_send(bridge_manager, br_owners_atom::value);
     };
     auto& link = ms.link_template;
     link.self_name = config.name;
@@ -259,7 +293,7 @@ struct node::impl {
     auto server_slot = std::make_shared<http::server*>(nullptr);
     http_server = std::make_unique<http::server>(
       options, make_http_api(http_api_context{
-                 config.name, publisher, reader, writer, controller, delivery_manager, gateway,
+                 config.name, publisher, reader, writer, controller, delivery_manager, bridge_manager, gateway,
                  cluster_manager,
                  [this] { return auth.load(); },
                  [server_slot] { return *server_slot ? (*server_slot)->open_connections() : 0; },
@@ -299,18 +333,21 @@ struct node::impl {
       cluster_manager = nullptr;
       cluster_listener = nullptr;
       webhook_client->stop();
-      for (auto actor : {delivery_manager, caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(publisher),
+      for (auto actor : {bridge_manager, delivery_manager, caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(publisher),
                          caf::actor_cast<caf::actor>(router), caf::actor_cast<caf::actor>(reader),
                          caf::actor_cast<caf::actor>(writer), gateway})
         caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
       delivery_manager = nullptr;
+      bridge_manager = nullptr;
       controller = nullptr;
       publisher = nullptr;
       router = nullptr;
       reader = nullptr;
       writer = nullptr;
       gateway = nullptr;
+      bridge_connections->stop();  // no callback runs from here on
       system.reset();  // waits for every actor to finish
+      bridge_connections.reset();
       zmq_context.reset();  // every socket is closed by now
       webhook_client.reset();
     });

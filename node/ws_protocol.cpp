@@ -43,7 +43,7 @@ public:
       if (auto alive = entry.shared.lock())
         return alive;
     }
-    auto text = ws::make_text_frame(render(e));
+    auto text = ws::make_text_frame(render_event_message(e));
     entry.seq = e.seq;
     entry.kept = text->size() <= max_kept_bytes ? text : nullptr;
     entry.shared = text;
@@ -52,11 +52,6 @@ public:
 
 private:
   static constexpr std::size_t max_kept_bytes = 64 * 1024;
-
-  static std::string render(const event& e) {
-    auto object = render_event(e);  // {"id":...}
-    return "{\"op\":\"event\"," + object.substr(1);
-  }
 
   struct cache_entry {
     std::mutex mutex;

@@ -4,7 +4,8 @@
 // Only the idle-connection table is shared, under a mutex.
 #include "transports/webhook_client.hpp"
 
-#include "transports/ssrf_guard.hpp"
+#include "transports/outbound_connect.hpp"
+#include "transports/url_target.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -32,87 +33,9 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 
-struct target {
-  bool tls = false;
-  std::string host;  // without brackets
-  std::string port;
-  std::string path;  // path and query
-  std::string key() const { return (tls ? "https://" : "http://") + host + ":" + port; }
-  std::string host_header() const {
-    auto h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    return (port == (tls ? "443" : "80")) ? h : h + ":" + port;
-  }
-};
-
-bool starts_with_ci(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-         });
-}
-
-// Parses a webhook URL; empty error when fine.
-target parse_target(const std::string& url, std::string& error) {
-  target t;
-  std::string_view rest{url};
-  if (starts_with_ci(rest, "https://")) {
-    t.tls = true;
-    rest.remove_prefix(8);
-  } else if (starts_with_ci(rest, "http://")) {
-    rest.remove_prefix(7);
-  } else {
-    error = "the URL must start with http:// or https://";
-    return t;
-  }
-  auto authority_end = rest.find_first_of("/?#");
-  auto authority = rest.substr(0, authority_end);
-  auto path = authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
-  path = path.substr(0, path.find('#'));
-  if (authority.find('@') != std::string_view::npos) {
-    error = "credentials in the URL are not supported (use the endpoint's headers)";
-    return t;
-  }
-  std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      error = "unterminated IPv6 address in the URL";
-      return t;
-    }
-    t.host = std::string(authority.substr(1, close - 1));
-    auto after = authority.substr(close + 1);
-    if (!after.empty() && after.front() != ':') {
-      error = "unexpected text after the IPv6 address in the URL";
-      return t;
-    }
-    port = after.empty() ? after : after.substr(1);
-  } else {
-    auto colon = authority.find(':');
-    t.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos)
-      port = authority.substr(colon + 1);
-  }
-  if (t.host.empty() || t.host.find_first_of(" \t\r\n") != std::string::npos) {
-    error = "the URL has no valid host";
-    return t;
-  }
-  if (port.empty()) {
-    t.port = t.tls ? "443" : "80";
-  } else {
-    bool digits = port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
-    auto value = digits ? std::stoul(std::string(port)) : 0;
-    if (value == 0 || value > 65535) {
-      error = "the URL has an invalid port";
-      return t;
-    }
-    t.port = std::to_string(value);
-  }
-  if (path.find_first_of(" \t\r\n") != std::string_view::npos) {
-    error = "the URL path must not contain white space";
-    return t;
-  }
-  t.path = path.empty() ? "/" : path.front() == '?' ? "/" + std::string(path) : std::string(path);
-  return t;
+// Idle connections are kept per scheme, host and port.
+std::string connection_key(const url_target& t) {
+  return (t.tls ? "https://" : "http://") + t.host + ":" + t.port;
 }
 
 // A response body that keeps the first kept_response_bytes and drops the rest.
@@ -170,17 +93,13 @@ bool is_stale(const beast::error_code& ec) {
 
 std::string check_url(const std::string& url) {
   std::string error;
-  parse_target(url, error);
+  parse_url_target(url, url_family::http, error);
   return error;
 }
 
 struct client_pool::impl : std::enable_shared_from_this<impl> {
-  explicit impl(client_options opts) : options(std::move(opts)), tls_context(ssl::context::tls_client) {
-    tls_context.set_default_verify_paths();
-    if (!options.ca_file.empty())
-      tls_context.load_verify_file(options.ca_file);
-    tls_context.set_verify_mode(ssl::verify_peer);
-  }
+  explicit impl(client_options opts)
+    : options(std::move(opts)), tls_context(make_verifying_tls_context(options.ca_file)) {}
 
   connection_ptr take_idle(const std::string& key) {
     std::lock_guard<std::mutex> hold(lock);
@@ -230,11 +149,11 @@ public:
 
   void start() {
     std::string error;
-    target_ = parse_target(request_.url, error);
+    target_ = parse_url_target(request_.url, url_family::http, error);
     if (!error.empty())
       return finish_error(error);
     build_request();
-    if (auto c = pool_->take_idle(target_.key())) {
+    if (auto c = pool_->take_idle(connection_key(target_))) {
       conn_ = std::move(c);
       reused_ = true;
       return send();
@@ -267,26 +186,18 @@ private:
   void on_resolve(const beast::error_code& ec, tcp::resolver::results_type results) {
     if (ec)
       return finish_error("cannot resolve " + target_.host + ": " + ec.message());
-    std::vector<tcp::endpoint> checked;
     std::string refusal;
-    for (const auto& entry : results) {
-      auto why = refuse_target_address(entry.endpoint().address(), pool_->options.allow_private_targets);
-      if (why.empty())
-        checked.push_back(entry.endpoint());
-      else if (refusal.empty())
-        refusal = why;
-    }
+    auto checked = allowed_endpoints(results, pool_->options.allow_private_targets, refusal);
     if (checked.empty()) {
       result_.refused = true;
       return finish_error(refusal.empty() ? "no address for " + target_.host : refusal);
     }
     conn_ = std::make_shared<connection>();
-    conn_->key = target_.key();
+    conn_->key = connection_key(target_);
     if (target_.tls) {
       conn_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(pool_->ioc, pool_->tls_context);
-      if (!SSL_set_tlsext_host_name(conn_->tls->native_handle(), target_.host.c_str()))
+      if (!expect_tls_host(*conn_->tls, target_.host))
         return finish_error("cannot set TLS SNI for " + target_.host);
-      conn_->tls->set_verify_callback(ssl::host_name_verification(target_.host));
     } else {
       conn_->plain = std::make_unique<beast::tcp_stream>(pool_->ioc);
     }
@@ -383,7 +294,7 @@ private:
   clock::time_point started_;
   clock::time_point deadline_;
   tcp::resolver resolver_;
-  target target_;
+  url_target target_;
   connection_ptr conn_;
   bool reused_ = false;
   bhttp::request<bhttp::span_body<const char>> message_;

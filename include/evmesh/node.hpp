@@ -44,6 +44,10 @@ struct node_config {
   std::vector<double> retry_schedule;                // seconds; empty: the contract's default
   std::chrono::milliseconds webhook_timeout{15000};  // one webhook request, in all
   std::chrono::seconds webhook_disable_after{5 * 24 * 3600};  // failing this long without a success
+  // WebSocket bridges reconnect after backoff_min, doubling up to backoff_max
+  // (each ±20 % jitter).
+  std::chrono::milliseconds bridge_backoff_min{500};
+  std::chrono::milliseconds bridge_backoff_max{30000};
 
   std::size_t max_body_bytes = 1024 * 1024;          // HTTP request bodies; 413 beyond
   std::size_t subscriber_queue_limit = 65536;        // events a subscriber may lag behind
