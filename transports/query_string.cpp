@@ -1,20 +1,9 @@
 // See query_string.hpp.
 #include "transports/query_string.hpp"
 
+#include "transports/hex.hpp"
+
 namespace evmesh {
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-} // namespace
 
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
   std::string out;
@@ -26,8 +15,8 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
     } else if (c == '%') {
       if (i + 2 >= text.size())
         return std::nullopt;
-      int hi = hex_value(text[i + 1]);
-      int lo = hex_value(text[i + 2]);
+      int hi = hex_digit_value(text[i + 1]);
+      int lo = hex_digit_value(text[i + 2]);
       if (hi < 0 || lo < 0)
         return std::nullopt;
       out += static_cast<char>(hi * 16 + lo);

@@ -1,11 +1,9 @@
-// See webhook_signature.hpp. HMAC and randomness come from OpenSSL.
+// See webhook_signature.hpp. HMAC (transports/hmac) and randomness come from OpenSSL.
 #include "transports/webhook_signature.hpp"
 
 #include "transports/base64.hpp"
+#include "transports/hmac.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/core_names.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <stdexcept>
@@ -39,23 +37,8 @@ std::optional<std::string> webhook_secret_key(std::string_view secret, std::stri
 
 std::string sign_webhook(std::string_view key, std::string_view id, int64_t timestamp,
                          std::string_view body) {
-  std::string prefix = std::string(id) + "." + std::to_string(timestamp) + ".";
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  std::size_t mac_size = 0;
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
-  EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  EVP_MAC_CTX* ctx = hmac ? EVP_MAC_CTX_new(hmac) : nullptr;
-  bool ok = ctx &&
-            EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) == 1 &&
-            EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(prefix.data()), prefix.size()) == 1 &&
-            EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(body.data()), body.size()) == 1 &&
-            EVP_MAC_final(ctx, mac, &mac_size, sizeof mac) == 1;
-  EVP_MAC_CTX_free(ctx);
-  EVP_MAC_free(hmac);
-  if (!ok)
-    throw std::runtime_error("HMAC-SHA256 failed");
-  return "v1," + base64_encode(std::string_view(reinterpret_cast<const char*>(mac), mac_size));
+  auto time = std::to_string(timestamp);
+  return "v1," + base64_encode(hmac_sha256(key, {id, ".", time, ".", body}));
 }
 
 std::string webhook_signature_header(const std::vector<std::string>& keys, std::string_view id,
