@@ -24,9 +24,24 @@ struct controller_state {
   std::unordered_map<caf::actor_addr, subscriber_id> subscriber_by_addr;
   subscriber_id next_id = 1;
   std::map<std::string, endpoint_config> endpoints;
+  std::map<std::string, source_config> sources;  // by name, tombstones included
   static inline const char* name = "evmesh.controller";
 
   void publish_auth() { setup.publish_auth(std::make_shared<const auth_table>(tokens)); }
+
+  void publish_sources() {
+    source_table table;
+    for (const auto& [source_name, source] : sources)
+      if (!source.deleted)
+        table.emplace(source_name, make_live_source(source));
+    setup.publish_sources(std::make_shared<const source_table>(std::move(table)));
+  }
+
+  // The live source called `source_name`, or null.
+  const source_config* find_source(const std::string& source_name) const {
+    auto it = sources.find(source_name);
+    return it == sources.end() || it->second.deleted ? nullptr : &it->second;
+  }
 
   void forget(subscriber_id id) {
     auto it = subscribers.find(id);
@@ -78,27 +93,45 @@ auth_table make_auth_table(const std::vector<registry_record>& tokens,
 
 namespace {
 
-endpoint_reply reply_error(int status, std::string error) {
-  endpoint_reply r;
+template <class Record>
+registry_reply<Record> reply_error(int status, std::string error) {
+  registry_reply<Record> r;
   r.status = status;
   r.error = std::move(error);
   return r;
 }
 
-// Stores the endpoint (already changed in the controller's table), tells the
-// delivery manager, and answers `status` once the record is durable.
-caf::result<endpoint_reply> store_endpoint(controller_pointer self, const endpoint_config& ep, int status) {
-  auto& st = self->state;
-  auto promise = self->make_response_promise<endpoint_reply>();
-  self->request(st.setup.writer, caf::infinite, put_rec_atom::value, to_record(ep))
+// Stores `record` (a change already made in the controller's table, or a
+// tombstone) and answers `status` with `value` once it is durable. The store
+// writer announces it to the cluster.
+template <class Record>
+caf::result<registry_reply<Record>> store_record(controller_pointer self, const registry_record& record,
+                                                 const Record& value, int status) {
+  auto promise = self->make_response_promise<registry_reply<Record>>();
+  self->request(self->state.setup.writer, caf::infinite, put_rec_atom::value, record)
     .then(
-      [promise, ep, status](bool stored) mutable {
-        promise.deliver(stored ? endpoint_reply{status, {}, ep} : reply_error(503, "the endpoint was not stored"));
+      [promise, value, status](bool stored) mutable {
+        promise.deliver(stored ? registry_reply<Record>{status, {}, value}
+                               : reply_error<Record>(503, "the record was not stored"));
       },
-      [promise](caf::error& err) mutable { promise.deliver(reply_error(503, caf::to_string(err))); });
-  caf::anon_send(st.setup.delivery_manager, ep_update_atom::value, ep);
+      [promise](caf::error& err) mutable { promise.deliver(reply_error<Record>(503, caf::to_string(err))); });
   return promise;
 }
+
+// Stores the endpoint and tells the delivery manager.
+caf::result<endpoint_reply> store_endpoint(controller_pointer self, const endpoint_config& ep, int status) {
+  caf::anon_send(self->state.setup.delivery_manager, ep_update_atom::value, ep);
+  return store_record(self, to_record(ep), ep, status);
+}
+
+// Stores the source and hands the edge the new source table.
+caf::result<source_reply> store_source(controller_pointer self, const source_config& source, int status) {
+  self->state.sources[source.name] = source;
+  self->state.publish_sources();
+  return store_record(self, to_record(source), source, status);
+}
+
+std::string no_source(const std::string& name) { return "no source is named \"" + name + "\""; }
 
 // Parses an API body; nullopt and `error` set when it is not JSON.
 std::optional<nlohmann::json> parse_body(const std::string& text, std::string& error) {
@@ -110,6 +143,15 @@ std::optional<nlohmann::json> parse_body(const std::string& text, std::string& e
     error = std::string("the body is not valid JSON: ") + e.what();
     return std::nullopt;
   }
+}
+
+// Parses an API body and applies it to `record` with `apply(record, body)`;
+// empty when fine, else the reason for a 400.
+template <class Record, class Apply>
+std::string apply_body(const std::string& text, Record& record, Apply apply) {
+  std::string error;
+  auto body = parse_body(text, error);
+  return body ? apply(record, *body) : error;
 }
 
 void publish_disabled(controller_pointer self, const endpoint_config& ep) {
@@ -139,6 +181,16 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
     }
   }
   st.setup.endpoint_records.clear();
+  for (const auto& record : st.setup.source_records) {
+    try {
+      st.sources[record.id] = source_from_record(record);
+    } catch (const std::exception&) {
+      // No reason printed: a parse error quotes the body, which holds the secret.
+      std::cerr << "evmesh: ignoring unreadable source record " << record.id << std::endl;
+    }
+  }
+  st.setup.source_records.clear();
+  st.publish_sources();
   self->set_down_handler([self](caf::down_msg& down) {
     auto it = self->state.subscriber_by_addr.find(down.source);
     if (it != self->state.subscriber_by_addr.end()) {
@@ -185,6 +237,15 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
         caf::anon_send(state.setup.bridge_manager, put_rec_atom::value, record);
         return;
       }
+      if (record.kind == "source") {
+        try {
+          state.sources[record.id] = source_from_record(record);
+          state.publish_sources();
+        } catch (const std::exception&) {  // no reason printed, as at start
+          std::cerr << "evmesh: ignoring an unreadable replicated source " << record.id << std::endl;
+        }
+        return;
+      }
       if (record.kind != "endpoint")
         return;
       if (record.deleted()) {
@@ -203,13 +264,12 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
     },
     [self](ep_create_atom, const std::string& text) -> caf::result<endpoint_reply> {
       auto& state = self->state;
-      std::string error;
-      auto body = parse_body(text, error);
-      if (!body)
-        return reply_error(400, error);
       endpoint_config ep;
-      if (auto why = apply_endpoint_fields(ep, *body, true, state.setup.allow_private_targets); !why.empty())
-        return reply_error(400, why);
+      auto why = apply_body(text, ep, [&](endpoint_config& e, const nlohmann::json& body) {
+        return apply_endpoint_fields(e, body, true, state.setup.allow_private_targets);
+      });
+      if (!why.empty())
+        return reply_error<endpoint_config>(400, why);
       ep.id = make_endpoint_id();
       ep.created_us = ep.updated_us = now_us();
       ep.version = 1;
@@ -229,21 +289,20 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
     [self](ep_get_atom, const std::string& id) -> endpoint_reply {
       auto it = self->state.endpoints.find(id);
       if (it == self->state.endpoints.end())
-        return reply_error(404, "no endpoint has id \"" + id + "\"");
+        return reply_error<endpoint_config>(404, "no endpoint has id \"" + id + "\"");
       return {200, {}, it->second};
     },
     [self](ep_patch_atom, const std::string& id, const std::string& text) -> caf::result<endpoint_reply> {
       auto& state = self->state;
       auto it = state.endpoints.find(id);
       if (it == state.endpoints.end())
-        return reply_error(404, "no endpoint has id \"" + id + "\"");
-      std::string error;
-      auto body = parse_body(text, error);
-      if (!body)
-        return reply_error(400, error);
+        return reply_error<endpoint_config>(404, "no endpoint has id \"" + id + "\"");
       auto ep = it->second;
-      if (auto why = apply_endpoint_fields(ep, *body, false, state.setup.allow_private_targets); !why.empty())
-        return reply_error(400, why);
+      auto why = apply_body(text, ep, [&](endpoint_config& e, const nlohmann::json& body) {
+        return apply_endpoint_fields(e, body, false, state.setup.allow_private_targets);
+      });
+      if (!why.empty())
+        return reply_error<endpoint_config>(400, why);
       ep.updated_us = now_us();
       ++ep.version;
       it->second = ep;
@@ -253,32 +312,26 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
       auto& state = self->state;
       auto it = state.endpoints.find(id);
       if (it == state.endpoints.end())
-        return reply_error(404, "no endpoint has id \"" + id + "\"");
+        return reply_error<endpoint_config>(404, "no endpoint has id \"" + id + "\"");
       auto ep = it->second;
       state.endpoints.erase(it);
       caf::anon_send(state.setup.delivery_manager, ep_remove_atom::value, id);
-      auto promise = self->make_response_promise<endpoint_reply>();
-      self->request(state.setup.writer, caf::infinite, put_rec_atom::value, to_record(ep).tombstone())
-        .then([promise, ep](bool ok) mutable {
-                promise.deliver(ok ? endpoint_reply{204, {}, ep} : reply_error(503, "the endpoint was not removed"));
-              },
-              [promise](caf::error& err) mutable { promise.deliver(reply_error(503, caf::to_string(err))); });
-      return promise;
+      return store_record(self, to_record(ep).tombstone(), ep, 204);
     },
     [self](ep_rotate_atom, const std::string& id, const std::string& text) -> caf::result<endpoint_reply> {
       auto& state = self->state;
       auto it = state.endpoints.find(id);
       if (it == state.endpoints.end())
-        return reply_error(404, "no endpoint has id \"" + id + "\"");
+        return reply_error<endpoint_config>(404, "no endpoint has id \"" + id + "\"");
       std::string error;
       auto body = parse_body(text, error);
       if (!body)
-        return reply_error(400, error);
+        return reply_error<endpoint_config>(400, error);
       std::string secret = make_webhook_secret();
       if (body->is_object() && body->contains("secret")) {
         const auto& given = (*body)["secret"];
         if (!given.is_string() || !webhook_secret_key(given.get<std::string>(), error))
-          return reply_error(400, "\"secret\": " + (error.empty() ? std::string("must be a string") : error));
+          return reply_error<endpoint_config>(400, "\"secret\": " + (error.empty() ? std::string("must be a string") : error));
         secret = given.get<std::string>();
       }
       auto ep = it->second;
@@ -313,6 +366,57 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
               [](caf::error&) {});
       caf::anon_send(state.setup.delivery_manager, ep_update_atom::value, ep);
       publish_disabled(self, ep);
+    },
+    [self](src_create_atom, const std::string& text) -> caf::result<source_reply> {
+      auto& state = self->state;
+      source_config source;
+      auto why = apply_body(text, source, [](source_config& s, const nlohmann::json& body) {
+        return apply_source_fields(s, body, true);
+      });
+      if (!why.empty())
+        return reply_error<source_config>(400, why);
+      if (state.find_source(source.name))
+        return reply_error<source_config>(409, "a source named \"" + source.name + "\" exists already");
+      auto tombstone = state.sources.find(source.name);
+      source.version = tombstone == state.sources.end() ? 1 : tombstone->second.version + 1;
+      source.created_us = source.updated_us = now_us();
+      return store_source(self, source, 201);
+    },
+    [self](src_list_atom) {
+      std::vector<source_config> out;
+      for (const auto& [name, source] : self->state.sources)
+        if (!source.deleted)
+          out.push_back(source);
+      return out;
+    },
+    [self](src_get_atom, const std::string& name) -> source_reply {
+      auto found = self->state.find_source(name);
+      return found ? source_reply{200, {}, *found} : reply_error<source_config>(404, no_source(name));
+    },
+    [self](src_patch_atom, const std::string& name, const std::string& text) -> caf::result<source_reply> {
+      auto found = self->state.find_source(name);
+      if (!found)
+        return reply_error<source_config>(404, no_source(name));
+      auto source = *found;
+      auto why = apply_body(text, source, [](source_config& s, const nlohmann::json& body) {
+        return apply_source_fields(s, body, false);
+      });
+      if (!why.empty())
+        return reply_error<source_config>(400, why);
+      source.updated_us = now_us();
+      ++source.version;
+      return store_source(self, source, 200);
+    },
+    // A tombstone, so the deletion replicates like any change.
+    [self](src_delete_atom, const std::string& name) -> caf::result<source_reply> {
+      auto found = self->state.find_source(name);
+      if (!found)
+        return reply_error<source_config>(404, no_source(name));
+      source_config tombstone;
+      tombstone.name = name;
+      tombstone.deleted = true;
+      tombstone.version = found->version + 1;
+      return store_source(self, tombstone, 204);
     },
     [self](subscribe_atom, const std::string& pattern, subscriber_target& target,
            uint64_t queue_limit) -> subscriber_id {

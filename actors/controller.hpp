@@ -5,9 +5,13 @@
 // (records of kind "endpoint", see node/endpoint.hpp): it validates and
 // stores every change, tells the delivery manager, and when an endpoint is
 // disabled by delivery (410, failing too long) publishes
-// `evmesh.endpoint.disabled`. A delete is stored as a tombstone (see
-// registry_record::deleted) so it replicates like a write; records a peer
-// wrote arrive as (put_rec_atom, registry_record) and are applied here.
+// `evmesh.endpoint.disabled`; and the inbound sources (records of kind
+// "source", see node/source.hpp), published to the ingest edge as immutable
+// snapshots like the tokens. Endpoints and sources share the plumbing that
+// stores a changed record and answers once it is durable. A delete is stored
+// as a tombstone (see registry_record::deleted) so it replicates like a
+// write; records a peer wrote arrive as (put_rec_atom, registry_record) and
+// are applied here.
 #pragma once
 
 #include "actors/messages.hpp"
@@ -20,6 +24,8 @@ namespace evmesh {
 
 // Receives a new auth table whenever tokens change (and once at start).
 using auth_sink = std::function<void(auth_table_ptr)>;
+// Receives a new source table whenever sources change (and once at start).
+using source_sink = std::function<void(source_table_ptr)>;
 
 // The token table from the stored token records plus the admin token. The
 // node builds it before the HTTP edge starts (so no request can meet an empty
@@ -39,6 +45,9 @@ struct controller_setup {
   std::vector<registry_record> endpoint_records;  // as stored at start
   bool allow_private_targets = false;
   caf::actor bridge_manager;  // applies replicated records of kind "bridge"
+  // inbound sources
+  std::vector<registry_record> source_records;  // as stored at start
+  source_sink publish_sources;                  // called with each new table
 };
 
 // The topic of the event published when an endpoint is disabled.

@@ -3,6 +3,7 @@
 // the store writer/reader (delivery state on disk). Included by messages.hpp.
 #pragma once
 
+#include "actors/registry_reply.hpp"
 #include "node/delivery_store.hpp"
 #include "node/endpoint.hpp"
 
@@ -97,13 +98,8 @@ struct log_page {
   std::string error;
 };
 
-// The controller's answer to an endpoint call: an HTTP-like status (200,
-// 201, 400, 404, 503), the reason when it is not 2xx, and the endpoint.
-struct endpoint_reply {
-  int status = 200;
-  std::string error;
-  endpoint_config endpoint;
-};
+// The controller's answer to an endpoint call.
+using endpoint_reply = registry_reply<endpoint_config>;
 
 } // namespace evmesh
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "actors/delivery_messages.hpp"
+#include "node/source.hpp"
 #include "node/store.hpp"
 
 #include <evmesh/node.hpp>
@@ -41,6 +42,12 @@ using peer_atom = caf::atom_constant<caf::atom("peer")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using forward_atom = caf::atom_constant<caf::atom("forward")>;
 using interest_atom = caf::atom_constant<caf::atom("interest")>;
+// inbound sources (controller)
+using src_create_atom = caf::atom_constant<caf::atom("srccreate")>;
+using src_list_atom = caf::atom_constant<caf::atom("srclist")>;
+using src_get_atom = caf::atom_constant<caf::atom("srcget")>;
+using src_patch_atom = caf::atom_constant<caf::atom("srcpatch")>;
+using src_delete_atom = caf::atom_constant<caf::atom("srcdelete")>;
 
 // --- publishing -------------------------------------------------------------
 
@@ -147,7 +154,10 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<unsub_atom, subscriber_id>,
   caf::reacts_to<consumed_atom, subscriber_id, uint64_t>>;
 
-// The registry: tokens, webhook endpoints and live subscriptions. put_rec
+// The controller's answer to a source call.
+using source_reply = registry_reply<source_config>;
+
+// The registry: tokens, webhook endpoints, inbound sources and live subscriptions. put_rec
 // applies a record replicated from a peer (already stored) to the
 // in-memory state.
 using controller_actor = caf::typed_actor<
@@ -160,6 +170,11 @@ using controller_actor = caf::typed_actor<
   caf::replies_to<ep_delete_atom, std::string>::with<endpoint_reply>,
   caf::replies_to<ep_rotate_atom, std::string, std::string>::with<endpoint_reply>,
   caf::reacts_to<ep_disable_atom, std::string, std::string>,
+  caf::replies_to<src_create_atom, std::string>::with<source_reply>,
+  caf::replies_to<src_list_atom>::with<std::vector<source_config>>,
+  caf::replies_to<src_get_atom, std::string>::with<source_reply>,
+  caf::replies_to<src_patch_atom, std::string, std::string>::with<source_reply>,
+  caf::replies_to<src_delete_atom, std::string>::with<source_reply>,
   caf::replies_to<subscribe_atom, std::string, subscriber_target, uint64_t>::with<subscriber_id>,
   caf::reacts_to<unsub_atom, subscriber_id>>;
 
@@ -174,3 +189,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::registry_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::store_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<evmesh::event>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::subscriber_target)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::source_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::source_config)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<evmesh::source_config>)

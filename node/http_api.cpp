@@ -7,6 +7,7 @@
 #include "node/event_json.hpp"
 #include "node/http_bridges.hpp"
 #include "node/http_endpoints.hpp"
+#include "node/http_sources.hpp"
 #include "node/sse_stream.hpp"
 #include "node/web_ui.hpp"
 #include "node/ws_protocol.hpp"
@@ -94,6 +95,12 @@ private:
       return admin_resource(c, "webhook endpoints", handle_endpoint_call);
     if (path == "/v1/bridges" || path.rfind("/v1/bridges/", 0) == 0)
       return admin_resource(c, "bridges", handle_bridge_call);
+    if (path == "/v1/sources" || path.rfind("/v1/sources/", 0) == 0)
+      return admin_resource(c, "inbound sources", handle_source_call);
+    if (path.rfind("/v1/ingest/", 0) == 0 && path.size() > 11 && path.find('/', 11) == std::string::npos)
+      return only(c, bhttp::verb::post, "POST", [&] {
+        handle_ingest(ctx_, path.substr(11), std::move(c.req), std::move(c.respond));
+      });
     problem(c, status::not_found, "no resource at " + path);
   }
 
@@ -259,27 +266,8 @@ private:
     auto keep_alive = c.req.keep_alive();
     auto batch = parsed.batch;
     caf::anon_send(ctx_.publisher, publish_atom::value, std::move(parsed.drafts),
-                   publish_callback{[respond = std::move(c.respond), version, keep_alive,
-                                     batch](publish_reply reply) {
-                     if (!reply.error.empty()) {
-                       auto res = http::make_problem(status::service_unavailable,
-                                                     "the event was not stored: " + reply.error,
-                                                     version, keep_alive);
-                       res.set(bhttp::field::retry_after, "1");
-                       return respond(std::move(res));
-                     }
-                     json acks = json::array();
-                     for (const auto& ack : reply.acks) {
-                       json one{{"id", ack.id}, {"seq", ack.seq}};
-                       if (ack.duplicate)
-                         one["duplicate"] = true;
-                       acks.push_back(std::move(one));
-                     }
-                     http::response res{status::accepted, version};
-                     res.set(bhttp::field::content_type, "application/json");
-                     res.keep_alive(keep_alive);
-                     res.body() = batch ? acks.dump() : acks[0].dump();
-                     respond(std::move(res));
+                   publish_callback{[respond = std::move(c.respond), version, keep_alive, batch](publish_reply reply) {
+                     respond(publish_answer(reply, batch, version, keep_alive));
                    }});
   }
 
@@ -521,6 +509,27 @@ private:
 };
 
 } // namespace
+
+http::response publish_answer(const publish_reply& reply, bool batch, unsigned version, bool keep_alive) {
+  if (!reply.error.empty()) {
+    auto res = http::make_problem(status::service_unavailable, "the event was not stored: " + reply.error, version,
+                                  keep_alive);
+    res.set(bhttp::field::retry_after, "1");
+    return res;
+  }
+  json acks = json::array();
+  for (const auto& ack : reply.acks) {
+    json one{{"id", ack.id}, {"seq", ack.seq}};
+    if (ack.duplicate)
+      one["duplicate"] = true;
+    acks.push_back(std::move(one));
+  }
+  http::response res{status::accepted, version};
+  res.set(bhttp::field::content_type, "application/json");
+  res.keep_alive(keep_alive);
+  res.body() = batch ? acks.dump() : acks[0].dump();
+  return res;
+}
 
 http::handler make_http_api(http_api_context context) {
   auto instance = std::make_shared<api>(std::move(context));

@@ -7,6 +7,7 @@
 #include "actors/messages.hpp"
 #include "node/auth.hpp"
 #include "node/metrics.hpp"
+#include "node/source.hpp"
 #include "transports/http_server.hpp"
 #include "transports/ws_session.hpp"
 
@@ -31,8 +32,14 @@ struct http_api_context {
   std::chrono::milliseconds sse_heartbeat{15000};
   ws::options websocket;                       // per WebSocket connection
   metrics* probe = nullptr;
+  std::function<source_table_ptr()> sources;  // the current inbound sources
 };
 
 http::handler make_http_api(http_api_context context);
+
+// The 202 answer to a publish once the store replied: `{"id","seq",
+// "duplicate"?}` (an array of them for a batch), or 503 with Retry-After
+// when nothing was stored.
+http::response publish_answer(const publish_reply& reply, bool batch, unsigned version, bool keep_alive);
 
 } // namespace evmesh

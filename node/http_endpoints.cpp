@@ -1,7 +1,7 @@
 // See http_endpoints.hpp.
 #include "node/http_endpoints.hpp"
 
-#include "actors/gateway.hpp"
+#include "node/http_registry_calls.hpp"
 
 #include <evmesh/topic.hpp>
 
@@ -18,45 +18,11 @@ namespace bhttp = boost::beast::http;
 using verb = bhttp::verb;
 using status = bhttp::status;
 
-constexpr auto actor_timeout = std::chrono::seconds{30};
 constexpr uint64_t default_attempts_limit = 50;
 constexpr uint64_t max_attempts_limit = 1000;
 
-using answer = admin_answer;
-using answer_ptr = admin_answer_ptr;
-
-// Answers a controller endpoint_reply: its status, the endpoint (the secret
-// with it when `with_secret`), or the problem.
-void answer_reply(const answer& a, const endpoint_reply& r, bool with_secret) {
-  if (r.status >= 300)
-    return a.problem(static_cast<status>(r.status), r.error);
-  if (r.status == 204)
-    return a.no_content();
-  a.json_body(static_cast<status>(r.status), render_endpoint(r.endpoint, with_secret));
-}
-
-// Sends `request...` to the controller from the gateway and answers.
-template <class... Ts>
-void ask_controller(const http_api_context& ctx, answer_ptr a, bool with_secret, Ts... xs) {
-  run_in_gateway(ctx.gateway, [controller = ctx.controller, a, with_secret, xs...](caf::event_based_actor* gw) {
-    gw->request(controller, actor_timeout, xs...)
-      .then([a, with_secret](const endpoint_reply& r) { answer_reply(*a, r, with_secret); },
-            [a](caf::error& err) { a->problem(status::service_unavailable, "endpoints: " + caf::to_string(err)); });
-  });
-}
-
-void list(const http_api_context& ctx, answer_ptr a) {
-  run_in_gateway(ctx.gateway, [controller = ctx.controller, a](caf::event_based_actor* gw) {
-    gw->request(controller, actor_timeout, ep_list_atom::value)
-      .then(
-        [a](const std::vector<endpoint_config>& all) {
-          json out = json::array();
-          for (const auto& ep : all)
-            out.push_back(render_endpoint(ep, false));
-          a->json_body(status::ok, json{{"endpoints", out}});
-        },
-        [a](caf::error& err) { a->problem(status::service_unavailable, "endpoints: " + caf::to_string(err)); });
-  });
+auto endpoint_renderer(bool with_secret) {
+  return [with_secret](const endpoint_config& ep) { return render_endpoint(ep, with_secret); };
 }
 
 json render_attempt(const attempt_record& r) {
@@ -73,7 +39,7 @@ json render_attempt(const attempt_record& r) {
   return out;
 }
 
-void attempts(const http_api_context& ctx, answer_ptr a, const std::string& id) {
+void attempts(const http_api_context& ctx, admin_answer_ptr a, const std::string& id) {
   uint64_t limit = default_attempts_limit;
   if (auto it = a->call.query.find("limit"); it != a->call.query.end()) {
     auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), limit);
@@ -82,12 +48,12 @@ void attempts(const http_api_context& ctx, answer_ptr a, const std::string& id) 
                         "query parameter \"limit\" must be between 1 and " + std::to_string(max_attempts_limit));
   }
   run_in_gateway(ctx.gateway, [ctx, a, id, limit](caf::event_based_actor* gw) {
-    gw->request(ctx.controller, actor_timeout, ep_get_atom::value, id)
+    gw->request(ctx.controller, admin_call_timeout, ep_get_atom::value, id)
       .then(
         [gw, ctx, a, id, limit](const endpoint_reply& r) {
           if (r.status >= 300)
-            return answer_reply(*a, r, false);
-          gw->request(ctx.writer, actor_timeout, dl_attempts_atom::value, id, limit)
+            return answer_reply(*a, r, endpoint_renderer(false));
+          gw->request(ctx.writer, admin_call_timeout, dl_attempts_atom::value, id, limit)
             .then(
               [a](const std::vector<attempt_record>& records) {
                 json out = json::array();
@@ -128,7 +94,7 @@ bool read_bound(const json& v, bool& by_time, int64_t& out, std::string& error, 
   return false;
 }
 
-void replay(const http_api_context& ctx, answer_ptr a, const std::string& id) {
+void replay(const http_api_context& ctx, admin_answer_ptr a, const std::string& id) {
   replay_request req;
   req.endpoint_id = id;
   std::string error;
@@ -150,12 +116,12 @@ void replay(const http_api_context& ctx, answer_ptr a, const std::string& id) {
     return a->problem(status::bad_request, std::string("the body is not valid JSON: ") + e.what());
   }
   run_in_gateway(ctx.gateway, [ctx, a, req](caf::event_based_actor* gw) {
-    gw->request(ctx.controller, actor_timeout, ep_get_atom::value, req.endpoint_id)
+    gw->request(ctx.controller, admin_call_timeout, ep_get_atom::value, req.endpoint_id)
       .then(
         [gw, ctx, a, req](const endpoint_reply& r) {
           if (r.status >= 300)
-            return answer_reply(*a, r, false);
-          gw->request(ctx.delivery_manager, actor_timeout, replay_atom::value, req)
+            return answer_reply(*a, r, endpoint_renderer(false));
+          gw->request(ctx.delivery_manager, admin_call_timeout, replay_atom::value, req)
             .then(
               [a](const replay_result& result) {
                 if (!result.error.empty())
@@ -174,14 +140,14 @@ void replay(const http_api_context& ctx, answer_ptr a, const std::string& id) {
 } // namespace
 
 void handle_endpoint_call(const http_api_context& ctx, admin_call call, http::responder respond) {
-  auto a = std::make_shared<const answer>(answer{std::move(call), std::move(respond)});
+  auto a = std::make_shared<const admin_answer>(admin_answer{std::move(call), std::move(respond)});
   const auto& path = a->call.path;
   auto method = a->call.method;
   if (path == "/v1/endpoints" || path == "/v1/endpoints/") {
     if (method == verb::post)
-      return ask_controller(ctx, a, true, ep_create_atom::value, a->call.body);
+      return ask_controller<endpoint_config>(ctx, a, endpoint_renderer(true), ep_create_atom::value, a->call.body);
     if (method == verb::get)
-      return list(ctx, a);
+      return answer_list<endpoint_config>(ctx, a, ep_list_atom::value, "endpoints", endpoint_renderer(false));
     return a->not_allowed("GET, POST");
   }
   auto rest = path.substr(std::string_view("/v1/endpoints/").size());
@@ -190,15 +156,16 @@ void handle_endpoint_call(const http_api_context& ctx, admin_call call, http::re
   auto action = slash == std::string::npos ? std::string{} : rest.substr(slash + 1);
   if (action.empty()) {
     if (method == verb::get)
-      return ask_controller(ctx, a, true, ep_get_atom::value, id);
+      return ask_controller<endpoint_config>(ctx, a, endpoint_renderer(true), ep_get_atom::value, id);
     if (method == verb::patch)
-      return ask_controller(ctx, a, false, ep_patch_atom::value, id, a->call.body);
+      return ask_controller<endpoint_config>(ctx, a, endpoint_renderer(false), ep_patch_atom::value, id, a->call.body);
     if (method == verb::delete_)
-      return ask_controller(ctx, a, false, ep_delete_atom::value, id);
+      return ask_controller<endpoint_config>(ctx, a, endpoint_renderer(false), ep_delete_atom::value, id);
     return a->not_allowed("GET, PATCH, DELETE");
   }
   if (action == "rotate-secret")
-    return method == verb::post ? ask_controller(ctx, a, true, ep_rotate_atom::value, id, a->call.body)
+    return method == verb::post ? ask_controller<endpoint_config>(ctx, a, endpoint_renderer(true), ep_rotate_atom::value,
+                                                                  id, a->call.body)
                                 : a->not_allowed("POST");
   if (action == "attempts")
     return method == verb::get ? attempts(ctx, a, id) : a->not_allowed("GET");
@@ -211,7 +178,7 @@ void render_event_deliveries(caf::event_based_actor* gw, const http_api_context&
                              std::function<void(std::string)> done) {
   auto topic = e.topic;
   auto seq = e.seq;
-  gw->request(ctx.controller, actor_timeout, ep_list_atom::value)
+  gw->request(ctx.controller, admin_call_timeout, ep_list_atom::value)
     .then(
       [gw, ctx, topic, seq, done](const std::vector<endpoint_config>& all) {
         std::vector<endpoint_config> matching;
@@ -220,7 +187,7 @@ void render_event_deliveries(caf::event_based_actor* gw, const http_api_context&
             matching.push_back(ep);
         if (matching.empty())
           return done("[]");
-        gw->request(ctx.writer, actor_timeout, dl_status_atom::value, seq)
+        gw->request(ctx.writer, admin_call_timeout, dl_status_atom::value, seq)
           .then(
             [matching, seq, done](const delivery_status& status) {
               json out = json::array();

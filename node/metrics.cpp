@@ -71,8 +71,38 @@ std::string metrics::render(const std::string& extra) const {
   c("webhook_endpoints_disabled_total", "Endpoints disabled (410 Gone, failing too long).", webhook_endpoints_disabled);
   write(out, "webhook_endpoints", "gauge", "Endpoints this node delivers to now.",
         static_cast<uint64_t>(webhook_endpoints.load(std::memory_order_relaxed)));
-  out << extra;
+  c("ingest_unknown_source_total", "Ingest requests naming no source (404).", ingest_unknown_source);
+  std::string per_source;
+  ingest.render(per_source);
+  out << per_source << extra;
   return out.str();
+}
+
+const char* ingest_result_name(ingest_result r) {
+  switch (r) {
+    case ingest_result::accepted: return "accepted";
+    case ingest_result::duplicate: return "duplicate";
+    case ingest_result::rejected_signature: return "rejected_signature";
+    case ingest_result::rejected_stale: return "rejected_stale";
+    case ingest_result::rejected_invalid: return "rejected_invalid";
+    case ingest_result::error: return "error";
+  }
+  return "error";
+}
+
+void ingest_counters::count(const std::string& source, ingest_result result) {
+  std::lock_guard lock{mutex_};
+  ++counts_[source][static_cast<std::size_t>(result)];
+}
+
+void ingest_counters::render(std::string& out) const {
+  out += "# HELP evmesh_ingest_requests_total Inbound webhook requests by source and result.\n"
+         "# TYPE evmesh_ingest_requests_total counter\n";
+  std::lock_guard lock{mutex_};
+  for (const auto& [source, counts] : counts_)
+    for (std::size_t i = 0; i < ingest_result_count; ++i)
+      out += "evmesh_ingest_requests_total{source=\"" + source + "\",result=\"" +
+             ingest_result_name(static_cast<ingest_result>(i)) + "\"} " + std::to_string(counts[i]) + "\n";
 }
 
 } // namespace evmesh

@@ -4,12 +4,40 @@
 // here is ever read to make a decision.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace evmesh {
+
+// What became of one POST /v1/ingest/{source}.
+enum class ingest_result {
+  accepted,            // verified and stored (202)
+  duplicate,           // verified, a redelivery of a stored delivery id (202)
+  rejected_signature,  // no, a malformed or a wrong signature (401)
+  rejected_stale,      // authentic but its timestamp is out of tolerance (401)
+  rejected_invalid,    // verified, but no usable topic or delivery id (400)
+  error,               // the store failed (503)
+};
+constexpr std::size_t ingest_result_count = 6;
+const char* ingest_result_name(ingest_result r);
+
+// evmesh_ingest_requests_total{source,result}. Sources are created by
+// admins, so the label set stays bounded; requests to unknown sources are
+// counted without a label (their names come from anyone).
+class ingest_counters {
+public:
+  void count(const std::string& source, ingest_result result);
+  void render(std::string& out) const;
+
+private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::array<uint64_t, ingest_result_count>> counts_;
+};
 
 struct metrics {
   using counter = std::atomic<uint64_t>;
@@ -55,6 +83,8 @@ struct metrics {
   counter webhook_failed_events{0};  // event x endpoint given up after the last retry
   counter webhook_endpoints_disabled{0};
   std::atomic<int64_t> webhook_endpoints{0};  // delivery actors running
+  ingest_counters ingest;
+  counter ingest_unknown_source{0};  // POST /v1/ingest/{name} with no such source
 
   // Prometheus exposition text; `extra` is appended verbatim (gauges read
   // at scrape time, e.g. store and connection figures).

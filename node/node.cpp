@@ -90,6 +90,8 @@ struct node::impl {
   metrics probe;
   std::string admin_token;
   std::atomic<auth_table_ptr> auth{std::make_shared<const auth_table>()};
+  // Written by the controller, read by the ingest edge on every request.
+  std::atomic<source_table_ptr> sources{std::make_shared<const source_table>()};
   caf::actor_system_config caf_config;
   std::unique_ptr<caf::actor_system> system;
   store_writer_actor writer;
@@ -133,9 +135,12 @@ struct node::impl {
     auto tokens = writable->load_records("token");
     auto endpoints = writable->load_records("endpoint");
     auto bridges = writable->load_records(bridge_record_kind);
+    // Source tombstones stay: a name created again continues their version.
+    auto sources_stored = writable->load_records("source");
     auto registry = tokens;  // every replicated kind, tombstones included
     registry.insert(registry.end(), endpoints.begin(), endpoints.end());
     registry.insert(registry.end(), bridges.begin(), bridges.end());
+    registry.insert(registry.end(), sources_stored.begin(), sources_stored.end());
     std::erase_if(tokens, [](const registry_record& r) { return r.deleted(); });
     std::erase_if(endpoints, [](const registry_record& r) { return r.deleted(); });
     std::erase_if(bridges, [](const registry_record& r) { return r.deleted(); });
@@ -200,6 +205,8 @@ struct node::impl {
     control.endpoint_records = std::move(endpoints);
     control.allow_private_targets = config.allow_private_targets;
     control.bridge_manager = bridge_manager;
+    control.source_records = std::move(sources_stored);
+    control.publish_sources = [this](source_table_ptr table) { sources.store(std::move(table)); };
     controller = spawn_controller(sys, std::move(control));
     caf::anon_send(delivery_manager, controller);
     caf::anon_send(bridge_manager, controller);
@@ -298,7 +305,7 @@ struct node::impl {
                  [this] { return auth.load(); },
                  [server_slot] { return *server_slot ? (*server_slot)->open_connections() : 0; },
                  config.subscriber_queue_limit, config.sse_heartbeat, websocket_options(config),
-                 &probe}));
+                 &probe, [this] { return sources.load(); }}));
     *server_slot = http_server.get();
     http_server->start();
   }
