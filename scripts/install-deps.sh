@@ -20,17 +20,31 @@ packages=(
   chromium                                      # browser test of the /ui/ page
 )
 
+# npm installs the test senders below; Debian ships it as its own package,
+# other nodejs builds (NodeSource) bring it along.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+else
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "install-deps: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-echo "install-deps: installing ${missing[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The ingest tests' independent Standard Webhooks sender (the reference
+# `standardwebhooks` npm package), pinned by package-lock.json; `npm ci`
+# runs only when node_modules is missing or older than the lock file.
+js="$(cd "$(dirname "$0")/.." && pwd)/tests/support/js"
+if [ ! -f "$js/node_modules/.package-lock.json" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; then
+  echo "install-deps: npm ci in tests/support/js"
+  (cd "$js" && npm ci --no-audit --no-fund)
+else
+  echo "install-deps: tests/support/js is up to date"
+fi
