@@ -3,7 +3,8 @@
 // (signed by the reference npm package) arrives at A, is published there,
 // delivered as a signed outbound webhook by the endpoint's owner (arranged
 // not to be A) and to a WebSocket subscriber on C; the same delivery sent
-// again to C is recognised as a duplicate there.
+// again to C is recognised as a duplicate there; deleted on C, the source
+// is gone on every node.
 #include "support/api_client.hpp"
 #include "support/cluster_helpers.hpp"
 #include "support/independent_signers.hpp"
@@ -108,6 +109,13 @@ TEST(ClusterIngest, a_signed_webhook_at_a_reaches_the_endpoint_owner_and_a_webso
   auto again = api_client(nodes["c"]->url(), "").call(bhttp::verb::post, "/v1/ingest/partner", body, headers);
   ASSERT_EQ(again.status, 202) << again.body;
   EXPECT_EQ(again.json().value("duplicate", false), true);
+
+  // Deleted on C, the source stops accepting on every node.
+  ASSERT_EQ(api_client(nodes["c"]->url(), token).call(bhttp::verb::delete_, "/v1/sources/partner", "").status, 204);
+  for (auto& [name, n] : nodes)
+    EXPECT_TRUE(eventually([&] {
+      return api_client(n->url(), "").call(bhttp::verb::post, "/v1/ingest/partner", body, headers).status == 404;
+    })) << "still accepting on " << name;
 }
 
 } // namespace
