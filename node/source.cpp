@@ -1,6 +1,7 @@
 // See source.hpp.
 #include "node/source.hpp"
 
+#include "node/api_fields.hpp"
 #include "transports/webhook_signature.hpp"
 
 #include <evmesh/event.hpp>
@@ -158,10 +159,8 @@ std::string mask(const std::string& secret) {
 std::string apply_source_fields(source_config& source, const json& body, bool create) {
   if (!body.is_object())
     return "the body must be a JSON object";
-  static const std::vector<std::string> known{"name", "topic", "verifier", "id_header", "description"};
-  for (const auto& [key, value] : body.items())
-    if (std::find(known.begin(), known.end(), key) == known.end())
-      return "unknown field \"" + key + "\"";
+  if (auto why = unknown_field(body, {"name", "topic", "verifier", "id_header", "description"}); !why.empty())
+    return why;
   if (create) {
     for (const char* required : {"name", "topic", "verifier"})
       if (!body.contains(required))
@@ -178,12 +177,8 @@ std::string apply_source_fields(source_config& source, const json& body, bool cr
     return why;
   if (body.contains("id_header") && !(why = apply_id_header(source, body["id_header"])).empty())
     return why;
-  if (body.contains("description")) {
-    const auto& v = body["description"];
-    if (!v.is_string() || v.get<std::string>().size() > 1024)
-      return "\"description\" must be a string of at most 1024 bytes";
-    source.description = v.get<std::string>();
-  }
+  if (body.contains("description"))
+    return read_description(body["description"], source.description);
   return {};
 }
 
