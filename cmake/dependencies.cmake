@@ -32,3 +32,18 @@ find_package(OpenSSL REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(msgpack CONFIG REQUIRED)   # target msgpackc-cxx
+
+# libpq (libpq-dev): the PostgreSQL store. The C library, not libpqxx: it is
+# what Debian's libpqxx wraps anyway, and the store needs only prepare /
+# exec-prepared / binary results, a page of RAII (node/postgres_connection).
+find_path(PQ_INCLUDE libpq-fe.h PATH_SUFFIXES postgresql)
+find_library(PQ_LIB pq)
+if(NOT PQ_INCLUDE OR NOT PQ_LIB)
+  message(FATAL_ERROR "libpq not found: apt-get install libpq-dev")
+endif()
+if(NOT TARGET pq::pq)
+  add_library(pq::pq UNKNOWN IMPORTED)
+  set_target_properties(pq::pq PROPERTIES
+    IMPORTED_LOCATION "${PQ_LIB}"
+    INTERFACE_INCLUDE_DIRECTORIES "${PQ_INCLUDE}")
+endif()
