@@ -1,7 +1,7 @@
 // The node's probe: counters and gauges that actors and the HTTP edge bump,
 // rendered as Prometheus text at GET /metrics. Plain relaxed atomics: a
 // counter increment must cost next to nothing on the hot path, and nothing
-// here is ever read to make a decision.
+// here is read to make a decision but store_up (/healthz answers by it).
 #pragma once
 
 #include <atomic>
@@ -55,6 +55,11 @@ struct metrics {
   counter webhook_failed_events{0};  // event x endpoint given up after the last retry
   counter webhook_endpoints_disabled{0};
   std::atomic<int64_t> webhook_endpoints{0};  // delivery actors running
+  // The durable store's health, as the store writer last saw it: /healthz
+  // answers 503 with `store_problem` while store_up is 0.
+  std::atomic<int64_t> store_up{1};
+  counter store_errors{0};           // store operations that failed
+  std::atomic<std::shared_ptr<const std::string>> store_problem;
 
   // Prometheus exposition text; `extra` is appended verbatim (gauges read
   // at scrape time, e.g. store and connection figures).
