@@ -51,12 +51,7 @@ uint64_t size_of(const event& e) { return e.id.size() + e.topic.size() + e.data.
 
 bool keep_all(std::string_view) { return true; }
 
-std::vector<uint64_t> seqs_of(const std::vector<event>& events) {
-  std::vector<uint64_t> out;
-  for (const auto& e : events)
-    out.push_back(e.seq);
-  return out;
-}
+using evmesh::test::seqs_of;  // of events; this one is of outcomes
 
 std::vector<uint64_t> seqs_of(const std::vector<append_outcome>& outcomes) {
   std::vector<uint64_t> out;
@@ -80,7 +75,9 @@ void expect_stats(store& db, store_stats expected) {
   EXPECT_EQ(got.bytes, expected.bytes);
 }
 
-event local(std::string id, std::string topic = "orders.created") {
+} // namespace
+
+event local(std::string id, std::string topic) {
   event e;
   e.id = std::move(id);
   e.topic = std::move(topic);
@@ -90,14 +87,19 @@ event local(std::string id, std::string topic = "orders.created") {
 }
 
 event remote(std::string id, std::string origin, uint64_t origin_seq,
-             std::string topic = "orders.created") {
+             std::string topic) {
   auto e = local(std::move(id), std::move(topic));
   e.origin = std::move(origin);
   e.origin_seq = origin_seq;
   return e;
 }
 
-} // namespace
+std::vector<uint64_t> seqs_of(const std::vector<event>& events) {
+  std::vector<uint64_t> out;
+  for (const auto& e : events)
+    out.push_back(e.seq);
+  return out;
+}
 
 std::unique_ptr<store> store_conformance::open(store_access access) { return place_->open(access); }
 

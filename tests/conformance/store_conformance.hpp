@@ -33,6 +33,13 @@ struct store_backend {
 
 inline std::string backend_name(const ::testing::TestParamInfo<store_backend>& info) { return info.param.name; }
 
+// An event published on this node / received from `origin` (at its seq
+// origin_seq), stamped now, with {"n":1} as data.
+event local(std::string id, std::string topic = "orders.created");
+event remote(std::string id, std::string origin, uint64_t origin_seq, std::string topic = "orders.created");
+
+std::vector<uint64_t> seqs_of(const std::vector<event>& events);
+
 struct local_page {
   std::vector<event> events;
   uint64_t scanned_to = 0;

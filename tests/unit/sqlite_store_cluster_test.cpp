@@ -2,6 +2,7 @@
 // sqlite_store.cpp): a schema-1 database, built by hand with the sqlite3 C
 // API, is migrated and keeps its events, ids and seqs (what the cluster
 // added to the store itself is in the conformance suite, tests/conformance).
+#include "conformance/store_conformance.hpp"
 #include "node/store.hpp"
 
 #include <gtest/gtest.h>
@@ -27,6 +28,10 @@ using evmesh::now_us;
 using evmesh::open_sqlite_store;
 using evmesh::store;
 using evmesh::store_access;
+using evmesh::test::local;
+using evmesh::test::remote;
+using evmesh::test::local_page;
+using evmesh::test::seqs_of;
 
 class temp_dir {
 public:
@@ -52,37 +57,8 @@ private:
   fs::path path_;
 };
 
-event local(std::string id, std::string topic = "orders.created") {
-  event e;
-  e.id = std::move(id);
-  e.topic = std::move(topic);
-  e.time_us = now_us();
-  e.data = R"({"n":1})";
-  return e;
-}
-
-event remote(std::string id, std::string origin, uint64_t origin_seq,
-             std::string topic = "orders.created") {
-  auto e = local(std::move(id), std::move(topic));
-  e.origin = std::move(origin);
-  e.origin_seq = origin_seq;
-  return e;
-}
-
 bool keep_all(std::string_view) { return true; }
 
-std::vector<uint64_t> seqs_of(const std::vector<event>& events) {
-  std::vector<uint64_t> out;
-  for (const auto& e : events)
-    out.push_back(e.seq);
-  return out;
-}
-
-struct local_page {
-  std::vector<event> events;
-  uint64_t scanned_to = 0;
-  bool at_end = false;
-};
 
 class sqlite_store_cluster_test : public ::testing::Test {
 protected:

@@ -29,11 +29,8 @@ using evmesh::append_outcome;
 using evmesh::event;
 using evmesh::now_us;
 using evmesh::open_sqlite_store;
-using evmesh::registry_record;
-using evmesh::retention_policy;
 using evmesh::store;
 using evmesh::store_access;
-using evmesh::store_stats;
 
 constexpr int64_t hour_us = int64_t{3600} * 1000 * 1000;
 
