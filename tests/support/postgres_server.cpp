@@ -175,7 +175,7 @@ postgres_server& postgres_server::shared() {
 void postgres_server::start() {
   run_pg("pg_ctl", {"-D", (dir_ / "data").string(), "-l", (dir_ / "server.log").string(), "-w", "-t", "60", "-o",
                     "-p " + std::to_string(port_) + " -k " + dir_.string() +
-                      " -c listen_addresses=127.0.0.1 -c max_connections=200",
+                      " -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off",
                     "start"},
          dir_ / "tools.log");
   running_ = true;

@@ -2,7 +2,10 @@
 // postmaster on a free 127.0.0.1 port with its socket in that dir, stopped
 // (pg_ctl stop -m fast) and removed afterwards. PostgreSQL refuses to run as
 // root, so as root initdb/pg_ctl run as the `postgres` system user (runuser)
-// and the dir is handed to it. Waits are bounded (pg_ctl -w -t, connect
+// and the dir is handed to it. fsync=off: the tests check evmesh, not the
+// disk (a clean stop still writes everything; with fsync on, the shutdown
+// checkpoint of a few dozen test databases took over a minute on a busy
+// machine). Waits are bounded (pg_ctl -w -t, connect
 // polls with a deadline); nothing sleeps to synchronise.
 //
 // Under ctest, one server serves every test process (the `postgres` ctest
