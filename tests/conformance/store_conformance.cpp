@@ -51,15 +51,6 @@ uint64_t size_of(const event& e) { return e.id.size() + e.topic.size() + e.data.
 
 bool keep_all(std::string_view) { return true; }
 
-using evmesh::test::seqs_of;  // of events; this one is of outcomes
-
-std::vector<uint64_t> seqs_of(const std::vector<append_outcome>& outcomes) {
-  std::vector<uint64_t> out;
-  for (const auto& o : outcomes)
-    out.push_back(o.seq);
-  return out;
-}
-
 std::vector<bool> duplicates_of(const std::vector<append_outcome>& outcomes) {
   std::vector<bool> out;
   for (const auto& o : outcomes)
@@ -92,13 +83,6 @@ event remote(std::string id, std::string origin, uint64_t origin_seq,
   e.origin = std::move(origin);
   e.origin_seq = origin_seq;
   return e;
-}
-
-std::vector<uint64_t> seqs_of(const std::vector<event>& events) {
-  std::vector<uint64_t> out;
-  for (const auto& e : events)
-    out.push_back(e.seq);
-  return out;
 }
 
 std::unique_ptr<store> store_conformance::open(store_access access) { return place_->open(access); }

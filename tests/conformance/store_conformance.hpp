@@ -38,7 +38,14 @@ inline std::string backend_name(const ::testing::TestParamInfo<store_backend>& i
 event local(std::string id, std::string topic = "orders.created");
 event remote(std::string id, std::string origin, uint64_t origin_seq, std::string topic = "orders.created");
 
-std::vector<uint64_t> seqs_of(const std::vector<event>& events);
+// The seqs of events or of append outcomes, in order.
+template <class Row>
+std::vector<uint64_t> seqs_of(const std::vector<Row>& rows) {
+  std::vector<uint64_t> out;
+  for (const auto& r : rows)
+    out.push_back(r.seq);
+  return out;
+}
 
 struct local_page {
   std::vector<event> events;
