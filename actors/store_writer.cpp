@@ -95,14 +95,15 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
         caf::anon_send(st.watcher, put_rec_atom::value, record);
       return stored;
     },
-    // Checks the store first, so /healthz and /metrics see an outage (and a
-    // recovery) even while nothing is published.
+    // After a store failure, checks the store first, so /healthz and
+    // /metrics see the recovery even while nothing is published.
     [self](stats_atom) -> store_stats {
       auto& st = self->state;
-      guarded(*st.probe, "store check", [&] {
-        st.db->ping();
-        return true;
-      });
+      if (st.probe->store_up.load() == 0)
+        guarded(*st.probe, "store check", [&] {
+          st.db->ping();
+          return true;
+        });
       return st.db->stats();
     },
     [self](watch_atom, caf::actor& watcher) { self->state.watcher = std::move(watcher); },
