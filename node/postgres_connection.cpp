@@ -171,27 +171,44 @@ result connection::checked(pg_result* r, const std::string& what) {
   return result{r};
 }
 
+template <class Fn>
+result connection::on_session(Fn attempt) {
+  bool had_session = conn_ != nullptr;
+  try {
+    ensure_session();
+    return attempt();
+  } catch (const store_unavailable&) {
+    // A session that looked alive was dead (the server restarted since the
+    // last call): one fresh session right away, unless inside a transaction.
+    if (!had_session || in_transaction_ || conn_)
+      throw;
+    ensure_session();
+    return attempt();
+  }
+}
+
 result connection::run(const char* name, const params& p) {
-  ensure_session();
   std::vector<const char*> values;
   std::vector<int> lengths;
   for (std::size_t i = 0; i < p.values_.size(); ++i) {
     values.push_back(p.nulls_[i] ? nullptr : p.values_[i].data());
     lengths.push_back(static_cast<int>(p.values_[i].size()));
   }
-  return checked(PQexecPrepared(conn_, name, static_cast<int>(values.size()), values.data(), lengths.data(),
-                                p.formats_.data(), 1),
-                 name);
+  return on_session([&] {
+    return checked(PQexecPrepared(conn_, name, static_cast<int>(values.size()), values.data(), lengths.data(),
+                                  p.formats_.data(), 1),
+                   name);
+  });
 }
 
 void connection::exec(const char* sql) {
-  ensure_session();
-  checked(PQexec(conn_, sql), quoted(sql));
+  on_session([&] { return checked(PQexec(conn_, sql), quoted(sql)); });
 }
 
 result connection::query(const char* sql) {
-  ensure_session();
-  return checked(PQexecParams(conn_, sql, 0, nullptr, nullptr, nullptr, nullptr, 1), quoted(sql));
+  return on_session([&] {
+    return checked(PQexecParams(conn_, sql, 0, nullptr, nullptr, nullptr, nullptr, 1), quoted(sql));
+  });
 }
 
 void connection::rollback() noexcept {

@@ -4,7 +4,10 @@
 // A lost connection is not fatal: the call that saw it throws
 // store_unavailable, and the next call reconnects (re-preparing everything)
 // with a bounded exponential backoff, so a restarted server is picked up by
-// itself and a down server costs a caller one quick exception.
+// itself and a down server costs a caller one quick exception. A session
+// found dead by a statement outside a transaction is replaced and the
+// statement run again at once (each is idempotent on its own), so the first
+// call after a server restart does not fail.
 #pragma once
 
 #include <chrono>
@@ -103,6 +106,9 @@ public:
 
 private:
   void ensure_session();
+  // Runs attempt() on a live session; see postgres_connection.cpp.
+  template <class Fn>
+  result on_session(Fn attempt);
   void connect();
   result checked(pg_result* r, const std::string& what);
   [[noreturn]] void fail(const std::string& what, pg_result* r);

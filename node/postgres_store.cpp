@@ -87,6 +87,10 @@ public:
   }
 
   std::vector<append_outcome> append(std::vector<event>& batch) override {
+    if (counters_stale_) {
+      load_counters(*db_);
+      counters_stale_ = false;
+    }
     std::vector<append_outcome> outcomes;
     outcomes.reserve(batch.size());
     const auto before = counters_;
@@ -125,7 +129,10 @@ public:
         db_->run("set_last_seq", params{}.text(node_).integer(static_cast<int64_t>(counters_.last_seq)));
       });
     } catch (...) {
+      // Usually nothing landed; but a COMMIT whose answer was lost may
+      // have: the next append reads the counters back from the database.
       counters_ = before;
+      counters_stale_ = true;
       throw;
     }
     return outcomes;
@@ -221,6 +228,7 @@ private:
 
   std::string node_;
   log_counters counters_;
+  bool counters_stale_ = false;  // an append failed: the database may be ahead
   std::unique_ptr<pg::connection> db_;
 };
 

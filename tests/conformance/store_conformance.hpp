@@ -31,6 +31,8 @@ struct store_backend {
   std::function<std::unique_ptr<store_place>()> fresh;
 };
 
+inline void PrintTo(const store_backend& backend, std::ostream* out) { *out << backend.name; }
+
 inline std::string backend_name(const ::testing::TestParamInfo<store_backend>& info) { return info.param.name; }
 
 // An event published on this node / received from `origin` (at its seq
