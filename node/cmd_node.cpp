@@ -4,6 +4,7 @@
 //   evmesh: node NAME serving http://HOST:PORT (data DIR, store WHERE, cluster ADDR)
 #include "node/commands.hpp"
 #include "node/options.hpp"
+#include "node/store_location.hpp"
 
 #include <evmesh/node.hpp>
 
@@ -69,7 +70,14 @@ void add_node_options(option_parser& parser, node_config& cfg) {
   parser.add({"store", "URL",
               "durable store: empty for SQLite in --data, or postgres://USER:PASSWORD@HOST:PORT/DB "
               "shared by the cluster (docs/STORAGE.md)",
-              [&](const std::string& v) { cfg.store = v; }});
+              [&](const std::string& v) {
+                try {
+                  parse_store_location(v, cfg.data_dir, cfg.name);  // refuse other schemes up front
+                } catch (const error& e) {
+                  throw usage_error(e.what());
+                }
+                cfg.store = v;
+              }});
   parser.add({"http", "HOST:PORT", "HTTP API address (default 127.0.0.1:8080; port 0 picks one)",
               [&](const std::string& v) { cfg.http = v; }});
   parser.add({"cluster", "HOST:PORT", "address peers reach this node on (default 127.0.0.1:7400; port 0 picks one)",

@@ -60,7 +60,6 @@ std::vector<pg::statement_text> statements() {
     {"put_record",
      "INSERT INTO evmesh_registry(kind, id, body, version) VALUES($1, $2, $3, $4) ON CONFLICT (kind, id) "
      "DO UPDATE SET body = EXCLUDED.body, version = EXCLUDED.version"},
-    {"remove_record", "DELETE FROM evmesh_registry WHERE kind = $1 AND id = $2"},
     {"load_records", "SELECT kind, id, body, version FROM evmesh_registry WHERE kind = $1 ORDER BY id"},
   };
 }
@@ -198,10 +197,6 @@ public:
 
   void put_record(const registry_record& r) override {
     db_->run("put_record", params{}.text(r.kind).text(r.id).text(r.body).integer(static_cast<int64_t>(r.version)));
-  }
-
-  void remove_record(std::string_view kind, std::string_view id) override {
-    db_->run("remove_record", params{}.text(kind).text(id));
   }
 
   std::vector<registry_record> load_records(std::string_view kind) override {
