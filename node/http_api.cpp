@@ -241,7 +241,7 @@ private:
                " gauge\nevmesh_" + name + " " + std::to_string(value) + "\n";
     };
     gauge("http_open_connections", "HTTP connections open now.", ctx_.open_connections());
-    gauge("store_up", "1 when the store answered this scrape.",
+    gauge("store_up", "1 while the store answers; 0 from a failed store operation until one succeeds.",
           stats && ctx_.probe->store_up.load() == 1 ? 1 : 0);
     extra += "# HELP evmesh_store_errors_total Store operations that failed.\n"
              "# TYPE evmesh_store_errors_total counter\nevmesh_store_errors_total " +
