@@ -158,14 +158,28 @@ void finish_round(manager_pointer self) {
   auto& st = self->state;
   if (st.collected.empty())
     return end_round(self);
-  auto batch = std::move(st.collected);
+  auto batch = std::make_shared<std::vector<endpoint_progress>>(std::move(st.collected));
   st.collected.clear();
-  self->request(st.setup.writer, actor_timeout, dl_save_atom::value, std::move(batch))
-    .then([self](bool) { end_round(self); },
-          [self](caf::error& err) {
-            std::cerr << "evmesh: saving delivery progress failed: " << caf::to_string(err) << std::endl;
-            end_round(self);
-          });
+  // Progress the store did not take (it is down) goes into the next round,
+  // before anything newer: cursors only move forward and later row states
+  // overwrite earlier ones, so saving it late is saving it right.
+  auto keep_for_next_round = [self, batch] {
+    auto& collected = self->state.collected;
+    batch->insert(batch->end(), std::make_move_iterator(collected.begin()), std::make_move_iterator(collected.end()));
+    collected = std::move(*batch);
+  };
+  self->request(st.setup.writer, actor_timeout, dl_save_atom::value, *batch)
+    .then(
+      [self, keep_for_next_round](bool saved) {
+        if (!saved)
+          keep_for_next_round();
+        end_round(self);
+      },
+      [self, keep_for_next_round](caf::error& err) {
+        std::cerr << "evmesh: saving delivery progress failed: " << caf::to_string(err) << std::endl;
+        keep_for_next_round();
+        end_round(self);
+      });
 }
 
 caf::behavior manager(manager_pointer self, delivery_manager_setup setup) {

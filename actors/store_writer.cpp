@@ -26,14 +26,30 @@ void schedule_retention(writer_pointer self) {
     self->delayed_send(self, self->state.interval, retain_atom::value);
 }
 
-// Runs one delivery-store call, answering `fallback` (with the error
-// logged) when it throws: a failed bookkeeping write must not stop the writer.
+// The store's health as /healthz and /metrics report it: each store call
+// marks it up or down (a down store is logged once, not on every call).
+void store_answered(metrics& probe) {
+  if (probe.store_up.exchange(1) == 0)
+    std::cerr << "evmesh: the store answers again" << std::endl;
+}
+
+void store_failed(metrics& probe, const char* what, const std::exception& e) {
+  probe.store_errors.fetch_add(1, std::memory_order_relaxed);
+  probe.store_problem.store(std::make_shared<const std::string>(e.what()));
+  if (probe.store_up.exchange(0) == 1)
+    std::cerr << "evmesh: " << what << " failed: " << e.what() << std::endl;
+}
+
+// Runs one store call, answering `fallback` when it throws: a failed write
+// must not stop the writer (the caller hears of it and tries again).
 template <class Fn, class R = std::invoke_result_t<Fn>>
-R guarded(const char* what, Fn fn, R fallback = R{}) {
+R guarded(metrics& probe, const char* what, Fn fn, R fallback = R{}) {
   try {
-    return fn();
+    R out = fn();
+    store_answered(probe);
+    return out;
   } catch (const std::exception& e) {
-    std::cerr << "evmesh: delivery store " << what << " failed: " << e.what() << std::endl;
+    store_failed(probe, what, e);
     return fallback;
   }
 }
@@ -55,9 +71,10 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
       auto started = std::chrono::steady_clock::now();
       try {
         out.outcomes = st.db->append(events);
+        store_answered(*st.probe);
       } catch (const std::exception& e) {
         out.error = e.what();
-        std::cerr << "evmesh: store append failed: " << e.what() << std::endl;
+        store_failed(*st.probe, "store append", e);
       }
       auto took = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - started);
@@ -69,23 +86,32 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
       return out;
     },
     [self](put_rec_atom, const registry_record& record) -> bool {
-      try {
-        self->state.db->put_record(record);
-        if (self->state.watcher && !record.replicated)
-          caf::anon_send(self->state.watcher, put_rec_atom::value, record);
+      auto& st = self->state;
+      bool stored = guarded(*st.probe, "registry write", [&] {
+        st.db->put_record(record);
         return true;
-      } catch (const std::exception& e) {
-        std::cerr << "evmesh: registry write failed: " << e.what() << std::endl;
-        return false;
-      }
+      });
+      if (stored && st.watcher && !record.replicated)
+        caf::anon_send(st.watcher, put_rec_atom::value, record);
+      return stored;
     },
-    [self](stats_atom) -> store_stats { return self->state.db->stats(); },
+    // After a store failure, checks the store first, so /healthz and
+    // /metrics see the recovery even while nothing is published.
+    [self](stats_atom) -> store_stats {
+      auto& st = self->state;
+      if (st.probe->store_up.load() == 0)
+        guarded(*st.probe, "store check", [&] {
+          st.db->ping();
+          return true;
+        });
+      return st.db->stats();
+    },
     [self](watch_atom, caf::actor& watcher) { self->state.watcher = std::move(watcher); },
     [self](dl_open_atom, const std::string& endpoint_id) -> delivery_snapshot {
       auto& st = self->state;
       delivery_snapshot out;
       out.error = "delivery state unavailable";
-      return guarded("open", [&] {
+      return guarded(*self->state.probe, "delivery store open", [&] {
         delivery_snapshot snap;
         snap.cursor = st.deliveries->open_endpoint(endpoint_id, st.db->stats().last_seq);
         snap.pending = st.deliveries->pending(endpoint_id);
@@ -93,24 +119,24 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
       }, out);
     },
     [self](dl_save_atom, const std::vector<endpoint_progress>& progress) -> bool {
-      return guarded("save", [&] {
+      return guarded(*self->state.probe, "delivery store save", [&] {
         self->state.deliveries->save(progress);
         return true;
       });
     },
     [self](dl_close_atom, const std::string& endpoint_id, bool forget) -> bool {
-      return guarded("close", [&] {
+      return guarded(*self->state.probe, "delivery store close", [&] {
         self->state.deliveries->close_endpoint(endpoint_id, forget, now_us());
         return true;
       });
     },
     [self](dl_attempts_atom, const std::string& endpoint_id, uint64_t limit) {
-      return guarded("attempts", [&] { return self->state.deliveries->attempts(endpoint_id, limit); });
+      return guarded(*self->state.probe, "delivery store attempts", [&] { return self->state.deliveries->attempts(endpoint_id, limit); });
     },
     [self](dl_status_atom, uint64_t seq) -> delivery_status {
       delivery_status failed;
       failed.error = "delivery state unavailable";
-      return guarded("status", [&] {
+      return guarded(*self->state.probe, "delivery store status", [&] {
         return delivery_status{self->state.deliveries->rows_for_seq(seq), self->state.deliveries->cursors(), {}};
       }, failed);
     },
@@ -118,7 +144,7 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
       auto& st = self->state;
       replay_result failed;
       failed.error = "delivery state unavailable";
-      return guarded("replay", [&] {
+      return guarded(*self->state.probe, "delivery store replay", [&] {
         replay_result out;
         auto last = st.db->stats().last_seq;
         out.from_seq = req.by_time ? st.deliveries->first_seq_at_or_after(req.since) : static_cast<uint64_t>(req.since);
@@ -146,8 +172,9 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
         st.probe->retention_deleted.fetch_add(deleted, std::memory_order_relaxed);
         auto stats = st.db->stats();
         st.deliveries->prune(stats.events == 0 ? stats.last_seq + 1 : stats.first_seq);
+        store_answered(*st.probe);
       } catch (const std::exception& e) {
-        std::cerr << "evmesh: retention failed: " << e.what() << std::endl;
+        store_failed(*st.probe, "retention", e);
       }
       schedule_retention(self);
     },

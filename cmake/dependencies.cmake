@@ -15,20 +15,32 @@ if(NOT TARGET caf::core)
     INTERFACE_LINK_LIBRARIES Threads::Threads)
 endif()
 
-find_path(ZMQ_INCLUDE zmq.hpp)
-find_library(ZMQ_LIB zmq)
-if(NOT ZMQ_INCLUDE OR NOT ZMQ_LIB)
-  message(FATAL_ERROR "ZeroMQ not found: apt-get install cppzmq-dev libzmq3-dev")
-endif()
-if(NOT TARGET zmq::zmq)
-  add_library(zmq::zmq UNKNOWN IMPORTED)
-  set_target_properties(zmq::zmq PROPERTIES
-    IMPORTED_LOCATION "${ZMQ_LIB}"
-    INTERFACE_INCLUDE_DIRECTORIES "${ZMQ_INCLUDE}")
-endif()
+# A library without a CMake config as an imported target: finds `header`
+# (also under the PATH_SUFFIXES given after `package`) and lib`name`; fails
+# naming the Debian package to install.
+function(evmesh_import_library target header name package)
+  find_path(${name}_include ${header} PATH_SUFFIXES ${ARGN})
+  find_library(${name}_library ${name})
+  if(NOT ${name}_include OR NOT ${name}_library)
+    message(FATAL_ERROR "${name} not found: apt-get install ${package}")
+  endif()
+  if(NOT TARGET ${target})
+    add_library(${target} UNKNOWN IMPORTED)
+    set_target_properties(${target} PROPERTIES
+      IMPORTED_LOCATION "${${name}_library}"
+      INTERFACE_INCLUDE_DIRECTORIES "${${name}_include}")
+  endif()
+endfunction()
+
+evmesh_import_library(zmq::zmq zmq.hpp zmq "cppzmq-dev libzmq3-dev")
 
 find_package(Boost 1.74 REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(msgpack CONFIG REQUIRED)   # target msgpackc-cxx
+
+# libpq (libpq-dev): the PostgreSQL store. The C library, not libpqxx: it is
+# what Debian's libpqxx wraps anyway, and the store needs only prepare /
+# exec-prepared / binary results, a page of RAII (node/postgres_connection).
+evmesh_import_library(pq::pq libpq-fe.h pq libpq-dev postgresql)

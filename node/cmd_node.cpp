@@ -1,9 +1,10 @@
 // `evmesh node`: runs a node until SIGINT or SIGTERM, then stops it cleanly
 // (no new requests, in-flight publishes made durable, store closed) and
 // exits 0. Prints one line when it serves, which scripts and tests wait for:
-//   evmesh: node NAME serving http://HOST:PORT (data DIR)
+//   evmesh: node NAME serving http://HOST:PORT (data DIR, store WHERE, cluster ADDR)
 #include "node/commands.hpp"
 #include "node/options.hpp"
+#include "node/store_location.hpp"
 
 #include <evmesh/node.hpp>
 
@@ -66,6 +67,17 @@ void add_node_options(option_parser& parser, node_config& cfg) {
               [&](const std::string& v) { cfg.name = v; }});
   parser.add({"data", "DIR", "data directory (default ./evmesh-data)",
               [&](const std::string& v) { cfg.data_dir = v; }});
+  parser.add({"store", "URL",
+              "durable store: empty for SQLite in --data, or postgres://USER:PASSWORD@HOST:PORT/DB "
+              "shared by the cluster (docs/STORAGE.md)",
+              [&](const std::string& v) {
+                try {
+                  parse_store_location(v, cfg.data_dir, cfg.name);  // refuse other schemes up front
+                } catch (const error& e) {
+                  throw usage_error(e.what());
+                }
+                cfg.store = v;
+              }});
   parser.add({"http", "HOST:PORT", "HTTP API address (default 127.0.0.1:8080; port 0 picks one)",
               [&](const std::string& v) { cfg.http = v; }});
   parser.add({"cluster", "HOST:PORT", "address peers reach this node on (default 127.0.0.1:7400; port 0 picks one)",
@@ -169,7 +181,8 @@ int run_node_command(const std::vector<std::string>& args) {
   cfg.cluster = "127.0.0.1:7400";
   option_parser parser("evmesh node [options]",
                        "Runs an evmesh node: the HTTP API, the durable event log (SQLite in the\n"
-                       "data directory) and the actors that route events to subscribers.\n"
+                       "data directory, or PostgreSQL with --store) and the actors that route\n"
+                       "events to subscribers.\n"
                        "Stops cleanly on SIGINT or SIGTERM.");
   add_node_options(parser, cfg);
   try {
@@ -197,7 +210,8 @@ int run_node_command(const std::vector<std::string>& args) {
     node n{cfg};
     std::cout << "evmesh: node " << n.config().name << " serving http://"
               << cfg.http->substr(0, cfg.http->rfind(':')) << ":" << n.http_port() << " (data "
-              << cfg.data_dir.string() << ", cluster " << n.cluster_address() << ")" << std::endl;
+              << cfg.data_dir.string() << ", store " << n.store_description() << ", cluster "
+              << n.cluster_address() << ")" << std::endl;
     int signal = 0;
     sigwait(&stop_signals, &signal);
     std::cout << "evmesh: " << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping" << std::endl;

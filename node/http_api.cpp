@@ -181,9 +181,36 @@ private:
 
   // --- endpoints ----------------------------------------------------------
 
+  // 200 while the store answers; 503 with the reason while it does not.
+  // Healthy, it answers at once (the HTTP edge with no work behind it, the
+  // benchmarks' baseline); after a store failure it asks the writer, which
+  // checks the store again first, so recovery shows without a publish.
   void healthz(call& c) {
-    c.respond(json_response(c.req, status::ok,
-                            json{{"status", "ok"}, {"node", ctx_.node_name}}.dump()));
+    if (ctx_.probe->store_up.load() == 1)
+      return answer_health(c, true);
+    auto self = shared_from_this();
+    auto shared = std::make_shared<call>(std::move(c));
+    run_in_gateway(ctx_.gateway, [self, shared](caf::event_based_actor* gw) {
+      gw->request(self->ctx_.writer, actor_timeout, stats_atom::value)
+        .then([self, shared](const store_stats&) { self->answer_health(*shared, true); },
+              [self, shared](caf::error&) { self->answer_health(*shared, false); });
+    });
+  }
+
+  void answer_health(call& c, bool writer_answered) {
+    json body{{"node", ctx_.node_name}, {"store", ctx_.store}};
+    bool up = writer_answered && ctx_.probe->store_up.load() == 1;
+    body["status"] = up ? "ok" : "unavailable";
+    if (!up) {
+      auto problem = ctx_.probe->store_problem.load();
+      body["reason"] = !writer_answered ? "the store writer did not answer"
+                       : problem        ? *problem
+                                        : "the store is unavailable";
+    }
+    auto res = json_response(c.req, up ? status::ok : status::service_unavailable, body.dump());
+    if (!up)
+      res.set(bhttp::field::retry_after, "1");
+    c.respond(std::move(res));
   }
 
   // No auth: the page asks for a token and uses it on /v1/ws. It loads
@@ -235,7 +262,11 @@ private:
                " gauge\nevmesh_" + name + " " + std::to_string(value) + "\n";
     };
     gauge("http_open_connections", "HTTP connections open now.", ctx_.open_connections());
-    gauge("store_up", "1 when the store answered this scrape.", stats ? 1 : 0);
+    gauge("store_up", "1 while the store answers; 0 from a failed store operation until one succeeds.",
+          stats && ctx_.probe->store_up.load() == 1 ? 1 : 0);
+    extra += "# HELP evmesh_store_errors_total Store operations that failed.\n"
+             "# TYPE evmesh_store_errors_total counter\nevmesh_store_errors_total " +
+             std::to_string(ctx_.probe->store_errors.load()) + "\n";
     if (stats) {
       gauge("store_first_seq", "Oldest retained seq (0: empty).", stats->first_seq);
       gauge("store_last_seq", "Newest seq.", stats->last_seq);

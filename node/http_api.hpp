@@ -18,6 +18,7 @@ namespace evmesh {
 
 struct http_api_context {
   std::string node_name;
+  std::string store;  // where the durable state is (no password)
   publisher_actor publisher;
   store_reader_actor reader;
   store_writer_actor writer;

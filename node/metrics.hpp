@@ -1,7 +1,7 @@
 // The node's probe: counters and gauges that actors and the HTTP edge bump,
 // rendered as Prometheus text at GET /metrics. Plain relaxed atomics: a
 // counter increment must cost next to nothing on the hot path, and nothing
-// here is ever read to make a decision.
+// here is read to make a decision but store_up (/healthz answers by it).
 #pragma once
 
 #include <array>
@@ -85,6 +85,11 @@ struct metrics {
   std::atomic<int64_t> webhook_endpoints{0};  // delivery actors running
   ingest_counters ingest;
   counter ingest_unknown_source{0};  // POST /v1/ingest/{name} with no such source
+  // The durable store's health, as the store writer last saw it: /healthz
+  // answers 503 with `store_problem` while store_up is 0.
+  std::atomic<int64_t> store_up{1};
+  counter store_errors{0};           // store operations that failed
+  std::atomic<std::shared_ptr<const std::string>> store_problem;
 
   // Prometheus exposition text; `extra` is appended verbatim (gauges read
   // at scrape time, e.g. store and connection figures).

@@ -17,6 +17,7 @@
 #include "cluster/member_table.hpp"
 #include "node/admin_token.hpp"
 #include "node/http_api.hpp"
+#include "node/store_location.hpp"
 #include "transports/http_server.hpp"
 #include "transports/webhook_client.hpp"
 #include "transports/ws_client_connection.hpp"
@@ -87,6 +88,7 @@ ws::options websocket_options(const node_config& config) {
 
 struct node::impl {
   node_config config;
+  store_location where;
   metrics probe;
   std::string admin_token;
   std::atomic<auth_table_ptr> auth{std::make_shared<const auth_table>()};
@@ -127,8 +129,9 @@ struct node::impl {
     retention_policy retention{
       std::chrono::duration_cast<std::chrono::microseconds>(config.retention_max_age).count(),
       config.retention_max_bytes};
-    auto writable = open_sqlite_store(config.data_dir, store_access::read_write);
-    auto deliveries = open_sqlite_delivery_store(config.data_dir);
+    where = parse_store_location(config.store, config.data_dir, config.name);
+    auto writable = open_store(where, store_access::read_write);
+    auto deliveries = open_delivery_store(where);
     auto startup_retention = retention;
     startup_retention.keep_from_seq = deliveries->retention_floor();
     probe.retention_deleted += writable->enforce_retention(startup_retention, now_us());  // before serving
@@ -145,7 +148,7 @@ struct node::impl {
     std::erase_if(endpoints, [](const registry_record& r) { return r.deleted(); });
     std::erase_if(bridges, [](const registry_record& r) { return r.deleted(); });
     auto peer_cursors = writable->load_peer_cursors();
-    auto readable = open_sqlite_store(config.data_dir, store_access::read_only);
+    auto readable = open_store(where, store_access::read_only);
 
     configure_caf(caf_config, config.worker_threads);
     system = std::make_unique<caf::actor_system>(caf_config);
@@ -265,9 +268,7 @@ struct node::impl {
     link.incarnation = incarnation;
     link.context = zmq_context.get();
     link.curve = curve;
-    link.open_store = [dir = config.data_dir] {
-      return open_sqlite_store(dir, store_access::read_only);
-    };
+    link.open_store = [where = where] { return open_store(where, store_access::read_only); };
     link.router = router;
     link.heartbeat = config.cluster_heartbeat;
     link.probe = &probe;
@@ -300,7 +301,7 @@ struct node::impl {
     auto server_slot = std::make_shared<http::server*>(nullptr);
     http_server = std::make_unique<http::server>(
       options, make_http_api(http_api_context{
-                 config.name, publisher, reader, writer, controller, delivery_manager, bridge_manager, gateway,
+                 config.name, where.describe(), publisher, reader, writer, controller, delivery_manager, bridge_manager, gateway,
                  cluster_manager,
                  [this] { return auth.load(); },
                  [server_slot] { return *server_slot ? (*server_slot)->open_connections() : 0; },
@@ -516,5 +517,6 @@ const node_config& node::config() const { return impl_->config; }
 uint16_t node::http_port() const { return impl_->http_server ? impl_->http_server->port() : 0; }
 const std::string& node::admin_token() const { return impl_->admin_token; }
 std::string node::cluster_address() const { return impl_->cluster_addr; }
+std::string node::store_description() const { return impl_->where.describe(); }
 
 } // namespace evmesh

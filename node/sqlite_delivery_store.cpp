@@ -192,9 +192,7 @@ public:
       reset_on_exit guard{s};
       s.bind(1, static_cast<int64_t>(from_seq)).bind(2, static_cast<int64_t>(to_seq));
       while (out.size() < limit && s.step()) {
-        auto topic = s.text(2);
-        if (std::none_of(patterns.begin(), patterns.end(),
-                         [&](const std::string& p) { return topic_matches(p, topic); }))
+        if (!matches_any(patterns, s.text(2)))
           continue;
         out.push_back(sqlite::read_event(s));
         const auto& e = out.back();

@@ -3,6 +3,8 @@
 // statement wrapper and how an `events` row becomes an event.
 #pragma once
 
+#include "node/store_rows.hpp"
+
 #include <evmesh/event.hpp>
 
 #include <nlohmann/json.hpp>
@@ -81,10 +83,6 @@ struct reset_on_exit {
   statement& s;
   ~reset_on_exit() { s.reset(); }
 };
-
-inline std::map<std::string, std::string> headers_from_json(const std::string& text) {
-  return nlohmann::json::parse(text).get<std::map<std::string, std::string>>();
-}
 
 inline constexpr const char* event_columns =
   "seq, id, topic, time_us, binary, data, headers, origin, origin_seq";

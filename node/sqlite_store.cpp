@@ -5,6 +5,7 @@
 // event is retained, so GET /v1/events/{id} works), independent of retention.
 #include "node/store.hpp"
 #include "node/sqlite_statement.hpp"
+#include "node/store_rows.hpp"
 
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
@@ -50,15 +51,14 @@ CREATE TABLE IF NOT EXISTS peer_cursors(
   seq    INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
 
-// Header text is checked as UTF-8 at the edges (check_envelope); replacing
-// rather than throwing keeps one bad value from failing a whole batch.
-std::string headers_to_json(const std::map<std::string, std::string>& headers) {
-  return nlohmann::json(headers).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-uint64_t event_bytes(const event& e) {
-  return e.id.size() + e.topic.size() + e.data.size();
-}
+// A running statement as the row source collect_scan walks.
+struct statement_rows {
+  statement& s;
+  bool next() { return s.step(); }
+  uint64_t seq() const { return static_cast<uint64_t>(s.integer(0)); }
+  std::string topic() const { return s.text(2); }
+  event read() const { return read_event(s); }
+};
 
 class sqlite_store final : public store {
 public:
@@ -178,6 +178,8 @@ public:
   }
 
   store_stats stats() override { return {first_seq_, last_seq_, count_, bytes_}; }
+
+  void ping() override {}  // embedded: nothing to reach
 
   uint64_t enforce_retention(const retention_policy& policy, int64_t now) override {
     uint64_t cut = 0;  // delete events with seq <= cut
@@ -324,21 +326,8 @@ private:
                                std::size_t max_scanned, uint64_t& scanned_to, bool& at_end) {
     reset_on_exit guard{s};
     s.bind(1, static_cast<int64_t>(after_seq)).bind(2, static_cast<int64_t>(max_scanned));
-    std::vector<event> out;
-    scanned_to = after_seq;
-    std::size_t examined = 0;
-    at_end = false;
-    while (out.size() < limit) {
-      if (!s.step()) {
-        at_end = examined < max_scanned;
-        break;
-      }
-      ++examined;
-      scanned_to = static_cast<uint64_t>(s.integer(0));
-      if (keep(s.text(2)))
-        out.push_back(read_event(s));
-    }
-    return out;
+    statement_rows rows{s};
+    return collect_scan(rows, after_seq, limit, keep, max_scanned, scanned_to, at_end);
   }
 
   // Databases made by schema 1 lack the cluster columns. Each ALTER TABLE

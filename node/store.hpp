@@ -1,6 +1,7 @@
 // The durable store seam: the event log (with dedup and retention) and the
 // registry (tokens, webhook endpoints, …). SQLite implements it
-// (sqlite_store); a server database can stand in later behind the same calls.
+// (sqlite_store), PostgreSQL too (postgres_store); node/store_location.hpp
+// picks one.
 // A store object is used by exactly one actor: the writer actor owns one, the
 // reader actor owns another, so no object here is shared between threads.
 #pragma once
@@ -92,6 +93,10 @@ public:
   virtual std::optional<event> find(std::string_view id) = 0;
 
   virtual store_stats stats() = 0;
+
+  // Checks that the store answers (a server store reconnects here after an
+  // outage); throws when it does not.
+  virtual void ping() = 0;
 
   // Deletes events past the policy (and dedup ids older than 24 h that no
   // retained event needs); returns how many events were deleted.

@@ -12,6 +12,8 @@ packages=(
   libboost-dev libssl-dev                       # Beast HTTP, TLS, hashing
   openssl ca-certificates                       # trust store for webhooks; test certificates
   libsqlite3-dev sqlite3                        # embedded durable store
+  libpq-dev                                     # PostgreSQL store (libpq)
+  postgresql                                    # PostgreSQL server for the `postgres` tests and bench
   nlohmann-json3-dev                            # JSON
   libgtest-dev libgmock-dev libbenchmark-dev    # tests and micro-benchmarks
   curl wrk                                      # smoke checks and HTTP benchmarks

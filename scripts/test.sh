@@ -2,8 +2,9 @@
 # One command from a fresh Debian 12 machine to a tested tree: installs what is
 # missing, then builds and runs the whole suite twice — a normal build and an
 # AddressSanitizer + UndefinedBehaviorSanitizer build. `.ci/run` runs this.
-# Labels: unit, integration, example (all run here); soak tests, when there
-# are some, run in their short form unless EVMESH_SOAK=long.
+# Labels: unit, integration, example, postgres (all run here; postgres starts
+# a throwaway server itself, see tests/support/postgres_server.hpp); soak
+# tests, when there are some, run in their short form unless EVMESH_SOAK=long.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -32,6 +32,7 @@ struct subscriber_target;
 struct node_config {
   std::string name;                                  // default: the host name
   std::filesystem::path data_dir = "./evmesh-data";  // SQLite store and admin.token
+  std::string store;                                 // empty: SQLite in data_dir; postgres://…: PostgreSQL
   std::optional<std::string> http;                   // "HOST:PORT" to serve the HTTP API
   std::optional<std::string> cluster;                // "HOST:PORT" to link with peers (port 0 picks one)
   std::vector<std::string> join;                     // seed nodes' cluster addresses
@@ -130,7 +131,10 @@ public:
   caf::actor_system& system();
   const node_config& config() const;
   uint16_t http_port() const;          // 0 when no HTTP listener
-  std::string cluster_address() const; // HOST:PORT bound for peers; empty when not clustered
+  std::string cluster_address() const;
+  // Where the durable state is: "sqlite <file>" or the PostgreSQL URL
+  // without its password.
+  std::string store_description() const; // HOST:PORT bound for peers; empty when not clustered
   const std::string& admin_token() const;
 
   // Stops accepting, finishes in-flight work, flushes the store. Idempotent.

@@ -1,10 +1,8 @@
-// Tests of what the cluster added to the SQLite store (node/store.hpp,
-// node/sqlite_store.cpp, schema 2): scan_local skips events received from
-// peers and reports at_end; appending peers' events advances their cursors
-// (duplicates too, never backwards, across reopen, visible to a read-only
-// store); origin/origin_seq round-trip through scan and find; a schema-1
-// database, built by hand with the sqlite3 C API, is migrated and keeps its
-// events, ids and seqs.
+// The SQLite schema migration the cluster needed (schema 1 → 2, node/
+// sqlite_store.cpp): a schema-1 database, built by hand with the sqlite3 C
+// API, is migrated and keeps its events, ids and seqs (what the cluster
+// added to the store itself is in the conformance suite, tests/conformance).
+#include "conformance/store_conformance.hpp"
 #include "node/store.hpp"
 
 #include <gtest/gtest.h>
@@ -30,6 +28,10 @@ using evmesh::now_us;
 using evmesh::open_sqlite_store;
 using evmesh::store;
 using evmesh::store_access;
+using evmesh::test::local;
+using evmesh::test::remote;
+using evmesh::test::local_page;
+using evmesh::test::seqs_of;
 
 class temp_dir {
 public:
@@ -55,37 +57,8 @@ private:
   fs::path path_;
 };
 
-event local(std::string id, std::string topic = "orders.created") {
-  event e;
-  e.id = std::move(id);
-  e.topic = std::move(topic);
-  e.time_us = now_us();
-  e.data = R"({"n":1})";
-  return e;
-}
-
-event remote(std::string id, std::string origin, uint64_t origin_seq,
-             std::string topic = "orders.created") {
-  auto e = local(std::move(id), std::move(topic));
-  e.origin = std::move(origin);
-  e.origin_seq = origin_seq;
-  return e;
-}
-
 bool keep_all(std::string_view) { return true; }
 
-std::vector<uint64_t> seqs_of(const std::vector<event>& events) {
-  std::vector<uint64_t> out;
-  for (const auto& e : events)
-    out.push_back(e.seq);
-  return out;
-}
-
-struct local_page {
-  std::vector<event> events;
-  uint64_t scanned_to = 0;
-  bool at_end = false;
-};
 
 class sqlite_store_cluster_test : public ::testing::Test {
 protected:
@@ -117,243 +90,6 @@ protected:
 private:
   temp_dir dir_;
 };
-
-// ---- scan_local -------------------------------------------------------------
-
-TEST_F(sqlite_store_cluster_test, scan_local_skips_events_with_an_origin) {
-  auto db = open();
-  append(*db, {local("a"), remote("b", "n2", 5), local("c"), remote("d", "n3", 1), local("e"),
-               remote("f", "n2", 6)});
-  auto p = scan_local(*db, 0);
-  EXPECT_EQ(seqs_of(p.events), (std::vector<uint64_t>{1, 3, 5}));
-  for (const auto& e : p.events)
-    EXPECT_TRUE(e.origin.empty()) << e.id;
-  EXPECT_EQ(p.scanned_to, 5u);
-  EXPECT_TRUE(p.at_end);
-  // scan() still sees everything.
-  EXPECT_EQ(seqs_of(all_events(*db)), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));
-}
-
-TEST_F(sqlite_store_cluster_test, scan_local_of_only_remote_events_is_empty_and_at_end) {
-  auto db = open();
-  append(*db, {remote("a", "n2", 1), remote("b", "n2", 2)});
-  auto p = scan_local(*db, 0);
-  EXPECT_TRUE(p.events.empty());
-  EXPECT_EQ(p.scanned_to, 0u);  // nothing examined: the cursor stays
-  EXPECT_TRUE(p.at_end);
-}
-
-TEST_F(sqlite_store_cluster_test, scan_local_of_an_empty_store_is_at_end) {
-  auto db = open();
-  auto p = scan_local(*db, 0);
-  EXPECT_TRUE(p.events.empty());
-  EXPECT_EQ(p.scanned_to, 0u);
-  EXPECT_TRUE(p.at_end);
-  p = scan_local(*db, 77);
-  EXPECT_EQ(p.scanned_to, 77u);
-  EXPECT_TRUE(p.at_end);
-}
-
-TEST_F(sqlite_store_cluster_test, scan_local_limit_is_not_at_end_while_local_events_follow) {
-  auto db = open();
-  append(*db, {local("a"), remote("b", "n2", 5), local("c"), local("d"), remote("e", "n2", 6)});
-  auto p = scan_local(*db, 0, 2);
-  EXPECT_EQ(seqs_of(p.events), (std::vector<uint64_t>{1, 3}));
-  EXPECT_EQ(p.scanned_to, 3u);
-  EXPECT_FALSE(p.at_end);  // 4 follows
-  p = scan_local(*db, p.scanned_to, 2);
-  EXPECT_EQ(seqs_of(p.events), (std::vector<uint64_t>{4}));
-  EXPECT_EQ(p.scanned_to, 4u);
-  EXPECT_TRUE(p.at_end);  // only a remote event follows
-}
-
-TEST_F(sqlite_store_cluster_test, scan_local_max_scanned_is_not_at_end_while_local_events_follow) {
-  auto db = open();
-  append(*db, {local("a", "audit.x"), local("b"), remote("c", "n2", 1), local("d", "audit.y"),
-               local("e")});
-  auto orders = [](std::string_view t) { return t.rfind("orders.", 0) == 0; };
-  auto p = scan_local(*db, 0, 100, 1, orders);
-  EXPECT_TRUE(p.events.empty());
-  EXPECT_EQ(p.scanned_to, 1u);
-  EXPECT_FALSE(p.at_end);
-  p = scan_local(*db, 1, 100, 2, orders);
-  EXPECT_EQ(seqs_of(p.events), (std::vector<uint64_t>{2}));
-  EXPECT_EQ(p.scanned_to, 4u);  // filtered-out events move the cursor too
-  EXPECT_FALSE(p.at_end);
-  p = scan_local(*db, 4, 100, 2, orders);
-  EXPECT_EQ(seqs_of(p.events), (std::vector<uint64_t>{5}));
-  EXPECT_EQ(p.scanned_to, 5u);
-  EXPECT_TRUE(p.at_end);
-}
-
-TEST_F(sqlite_store_cluster_test, scan_local_at_end_only_when_no_local_event_follows) {
-  // Over many page shapes: at_end is never claimed while a local event follows,
-  // and resuming from scanned_to until at_end yields each local event once.
-  auto db = open();
-  std::vector<event> batch;
-  std::vector<uint64_t> wanted_local;
-  for (int i = 0; i < 40; ++i) {
-    const auto seq = static_cast<uint64_t>(i + 1);
-    if (i % 3 == 1) {
-      batch.push_back(remote("r" + std::to_string(i), "n2", seq));
-    } else {
-      bool wanted = i % 5 != 0;
-      batch.push_back(local("l" + std::to_string(i), wanted ? "orders.a" : "audit.a"));
-      if (wanted)
-        wanted_local.push_back(seq);
-    }
-  }
-  uint64_t last_local = 0;
-  for (std::size_t i = 0; i < batch.size(); ++i)
-    if (batch[i].origin.empty())
-      last_local = i + 1;
-  ASSERT_EQ(append(*db, batch).back().seq, batch.size());
-  auto orders = [](std::string_view t) { return t.rfind("orders.", 0) == 0; };
-  for (std::size_t limit : {1u, 2u, 3u, 7u, 100u})
-    for (std::size_t max_scanned : {1u, 2u, 5u, 100u}) {
-      SCOPED_TRACE("limit " + std::to_string(limit) + " max_scanned " + std::to_string(max_scanned));
-      std::vector<uint64_t> got;
-      uint64_t after = 0;
-      bool done = false;
-      for (int page = 0; page < 200 && !done; ++page) {
-        auto p = scan_local(*db, after, limit, max_scanned, orders);
-        EXPECT_LE(p.events.size(), limit);
-        EXPECT_GE(p.scanned_to, after);
-        for (const auto& e : p.events) {
-          EXPECT_GT(e.seq, after);
-          EXPECT_LE(e.seq, p.scanned_to);
-          got.push_back(e.seq);
-        }
-        if (p.at_end)
-          EXPECT_EQ(p.scanned_to, std::max(after, last_local)) << "at_end with local events left";
-        else
-          EXPECT_TRUE(p.scanned_to > after) << "no progress and not at end";
-        after = p.scanned_to;
-        done = p.at_end;
-      }
-      EXPECT_TRUE(done);
-      EXPECT_EQ(got, wanted_local);
-    }
-}
-
-TEST_F(sqlite_store_cluster_test, scan_local_sees_events_appended_after_at_end) {
-  auto db = open();
-  append(*db, {local("a")});
-  auto p = scan_local(*db, 0);
-  ASSERT_TRUE(p.at_end);
-  append(*db, {remote("b", "n2", 1), local("c")});
-  p = scan_local(*db, p.scanned_to);
-  EXPECT_EQ(seqs_of(p.events), (std::vector<uint64_t>{3}));
-  EXPECT_TRUE(p.at_end);
-}
-
-// ---- peer cursors --------------------------------------------------------------
-
-TEST_F(sqlite_store_cluster_test, a_new_store_has_no_peer_cursors) {
-  auto db = open();
-  EXPECT_TRUE(db->load_peer_cursors().empty());
-  append(*db, {local("a"), local("b")});
-  EXPECT_TRUE(db->load_peer_cursors().empty());  // local events have no origin
-}
-
-TEST_F(sqlite_store_cluster_test, appending_peer_events_advances_their_cursors) {
-  auto db = open();
-  append(*db, {remote("a", "n2", 3), local("x"), remote("b", "n2", 4), remote("c", "n3", 10)});
-  EXPECT_EQ(db->load_peer_cursors(), (std::map<std::string, uint64_t>{{"n2", 4}, {"n3", 10}}));
-  append(*db, {remote("d", "n2", 9)});
-  EXPECT_EQ(db->load_peer_cursors(), (std::map<std::string, uint64_t>{{"n2", 9}, {"n3", 10}}));
-}
-
-TEST_F(sqlite_store_cluster_test, the_highest_origin_seq_of_a_batch_wins_whatever_the_order) {
-  auto db = open();
-  append(*db, {remote("a", "n2", 8), remote("b", "n2", 5)});
-  EXPECT_EQ(db->load_peer_cursors().at("n2"), 8u);
-}
-
-TEST_F(sqlite_store_cluster_test, peer_cursors_never_move_back) {
-  auto db = open();
-  append(*db, {remote("a", "n2", 20)});
-  append(*db, {remote("b", "n2", 7)});
-  EXPECT_EQ(db->load_peer_cursors().at("n2"), 20u);
-}
-
-TEST_F(sqlite_store_cluster_test, duplicates_advance_the_peer_cursor_too) {
-  auto db = open();
-  auto first = append(*db, {remote("same-id", "n2", 3)});
-  ASSERT_FALSE(first.at(0).duplicate);
-  // The same event again (e.g. published on n2 and already received another way).
-  auto again = append(*db, {remote("same-id", "n2", 6)});
-  ASSERT_EQ(again.size(), 1u);
-  EXPECT_TRUE(again[0].duplicate);
-  EXPECT_EQ(again[0].seq, first[0].seq);
-  EXPECT_EQ(db->load_peer_cursors().at("n2"), 6u);
-  // A duplicate within one batch, and a duplicate of a local event.
-  append(*db, {local("mine"), remote("dup2", "n3", 1), remote("dup2", "n3", 2),
-               remote("mine", "n4", 11)});
-  EXPECT_EQ(db->load_peer_cursors(),
-            (std::map<std::string, uint64_t>{{"n2", 6}, {"n3", 2}, {"n4", 11}}));
-  EXPECT_EQ(db->stats().events, 3u);  // same-id, mine, dup2
-}
-
-TEST_F(sqlite_store_cluster_test, peer_cursors_survive_reopen) {
-  {
-    auto db = open();
-    append(*db, {remote("a", "n2", 3), remote("b", "n3", 44)});
-    append(*db, {remote("a", "n2", 5)});  // a duplicate
-  }
-  auto db = open();
-  EXPECT_EQ(db->load_peer_cursors(), (std::map<std::string, uint64_t>{{"n2", 5}, {"n3", 44}}));
-  append(*db, {remote("c", "n2", 6)});
-  EXPECT_EQ(db->load_peer_cursors().at("n2"), 6u);
-}
-
-TEST_F(sqlite_store_cluster_test, a_read_only_store_sees_peer_cursors_and_local_events) {
-  auto writer = open();
-  auto reader = open(store_access::read_only);
-  append(*writer, {local("a"), remote("b", "n2", 9), local("c")});
-  EXPECT_EQ(reader->load_peer_cursors(), (std::map<std::string, uint64_t>{{"n2", 9}}));
-  auto p = scan_local(*reader, 0);
-  EXPECT_EQ(seqs_of(p.events), (std::vector<uint64_t>{1, 3}));
-  EXPECT_TRUE(p.at_end);
-}
-
-// ---- origin round trip ---------------------------------------------------------
-
-TEST_F(sqlite_store_cluster_test, origin_and_origin_seq_round_trip_through_scan_and_find) {
-  auto db = open();
-  auto r = remote("from-n2", "node-2", 123456789012ull, "orders.shipped");
-  r.headers = {{"k", "v"}};
-  r.binary = true;
-  r.data = std::string("\x00\x01\xff", 3);
-  append(*db, {local("here"), r});
-
-  auto events = all_events(*db);
-  ASSERT_EQ(events.size(), 2u);
-  EXPECT_EQ(events[0].origin, "");
-  EXPECT_EQ(events[0].origin_seq, 0u);
-  EXPECT_EQ(events[1].origin, "node-2");
-  EXPECT_EQ(events[1].origin_seq, 123456789012ull);
-  auto expected = r;
-  expected.seq = 2;
-  EXPECT_EQ(events[1], expected);
-
-  auto found = db->find("from-n2");
-  ASSERT_TRUE(found);
-  EXPECT_EQ(*found, expected);
-  auto mine = db->find("here");
-  ASSERT_TRUE(mine);
-  EXPECT_EQ(mine->origin, "");
-  EXPECT_EQ(mine->origin_seq, 0u);
-}
-
-TEST_F(sqlite_store_cluster_test, origin_survives_reopen_and_read_only_access) {
-  { append(*open(), {remote("a", "n9", 77)}); }
-  auto reader = open(store_access::read_only);
-  auto found = reader->find("a");
-  ASSERT_TRUE(found);
-  EXPECT_EQ(found->origin, "n9");
-  EXPECT_EQ(found->origin_seq, 77u);
-}
 
 // ---- migration from schema 1 ---------------------------------------------------
 
