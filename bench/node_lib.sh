@@ -5,7 +5,8 @@
 # The sourcing script sets `bench` (its name, for messages) first and
 # passes its arguments; this reads them and the environment:
 #   [EVMESH_BINARY] (default build/node/evmesh), DURATION=10 (seconds per
-#   wrk run), CONNECTIONS=64, THREADS=2 → binary and wrk_args.
+#   wrk run), CONNECTIONS=64, THREADS=2 → binary and wrk_args; STORE (a
+#   postgres:// URL for the node's --store; default its embedded SQLite).
 
 binary=${1:-build/node/evmesh}
 duration=${DURATION:-10}
@@ -41,7 +42,7 @@ fail() {
 start_node() {
   [[ -x $1 ]] || { echo "$bench: no evmesh binary at $1 (give its path as the argument)" >&2; exit 2; }
   "$1" node --name bench --data "$work/data" --http 127.0.0.1:0 --cluster 127.0.0.1:0 \
-    >"$work/node.log" 2>&1 &
+    ${STORE:+--store "$STORE"} >"$work/node.log" 2>&1 &
   node_pid=$!
   url=
   for _ in $(seq 100); do
