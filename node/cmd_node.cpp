@@ -206,6 +206,11 @@ int run_node_command(const std::vector<std::string>& args) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // std::cerr is tied to std::cout: a log line another thread writes to
+  // stderr would flush a half-built stdout line (the serving line, which
+  // scripts wait for) and land inside it. Untied, stdout leaves whole
+  // lines at std::endl.
+  std::cerr.tie(nullptr);
   try {
     node n{cfg};
     std::cout << "evmesh: node " << n.config().name << " serving http://"
