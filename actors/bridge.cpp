@@ -7,6 +7,7 @@
 #include "actors/publisher.hpp"
 #include "node/event_json.hpp"
 #include "transports/url_target.hpp"
+#include "transports/log_line.hpp"
 
 #include <evmesh/topic.hpp>
 
@@ -14,7 +15,6 @@
 
 #include <algorithm>
 #include <deque>
-#include <iostream>
 #include <random>
 
 namespace evmesh {
@@ -74,8 +74,8 @@ struct bridge_state {
   bool inbound() const { return setup.config.direction == bridge_direction::inbound; }
   bool open() const { return opened_us != 0; }
   void log(const std::string& what) const {
-    std::cerr << "evmesh: bridge " << setup.config.id << " (" << to_string(setup.config.direction) << ", "
-              << server << "): " << what << std::endl;
+    log_line() << "evmesh: bridge " << setup.config.id << " (" << to_string(setup.config.direction) << ", "
+               << server << "): " << what;
   }
 };
 

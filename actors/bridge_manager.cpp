@@ -1,9 +1,9 @@
 // See bridge_manager.hpp.
 #include "actors/bridge_manager.hpp"
+#include "transports/log_line.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <iostream>
 #include <map>
 
 namespace evmesh {
@@ -197,7 +197,7 @@ caf::behavior bridge_manager(manager_pointer self, bridge_manager_setup setup) {
       auto br = bridge_from_record(record);
       st.bridges[br.id] = br;
     } catch (const std::exception& e) {
-      std::cerr << "evmesh: ignoring unreadable bridge record " << record.id << ": " << e.what() << std::endl;
+      log_line() << "evmesh: ignoring unreadable bridge record " << record.id << ": " << e.what();
     }
   }
   st.setup.records.clear();
@@ -207,7 +207,7 @@ caf::behavior bridge_manager(manager_pointer self, bridge_manager_setup setup) {
     auto& state = self->state;
     for (auto it = state.running.begin(); it != state.running.end(); ++it)
       if (it->second.actor.address() == down.source) {
-        std::cerr << "evmesh: bridge " << it->first << " stopped: " << caf::to_string(down.reason) << std::endl;
+        log_line() << "evmesh: bridge " << it->first << " stopped: " << caf::to_string(down.reason);
         state.running.erase(it);
         self->delayed_send(self, std::chrono::seconds{1}, br_owners_atom::value);
         return;
@@ -222,7 +222,7 @@ caf::behavior bridge_manager(manager_pointer self, bridge_manager_setup setup) {
       try {
         apply(self, bridge_from_record(record));
       } catch (const std::exception& e) {
-        std::cerr << "evmesh: ignoring an unreadable replicated bridge " << record.id << ": " << e.what() << std::endl;
+        log_line() << "evmesh: ignoring an unreadable replicated bridge " << record.id << ": " << e.what();
       }
     },
     [self](br_owners_atom) { decide_all(self); },

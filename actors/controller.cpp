@@ -4,10 +4,10 @@
 #include "actors/subscriber.hpp"
 #include "node/bridge_config.hpp"
 #include "transports/webhook_signature.hpp"
+#include "transports/log_line.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <iostream>
 #include <map>
 #include <unordered_map>
 
@@ -62,7 +62,7 @@ scope_list parse_scopes(const std::vector<std::string>& texts) {
     if (auto s = parse_scope(text, error))
       scopes.push_back(std::move(*s));
     else
-      std::cerr << "evmesh: ignoring stored " << error << std::endl;
+      log_line() << "evmesh: ignoring stored " << error;
   }
   return scopes;
 }
@@ -73,8 +73,7 @@ std::optional<scope_list> token_scopes(const registry_record& record) {
     auto body = nlohmann::json::parse(record.body);
     return parse_scopes(body.at("scopes").get<std::vector<std::string>>());
   } catch (const std::exception& e) {
-    std::cerr << "evmesh: ignoring unreadable token record " << record.id << ": " << e.what()
-              << std::endl;
+    log_line() << "evmesh: ignoring unreadable token record " << record.id << ": " << e.what();
     return std::nullopt;
   }
 }
@@ -162,7 +161,7 @@ void publish_disabled(controller_pointer self, const endpoint_config& ep) {
   batch.push_back(std::move(draft));
   self->send(self->state.setup.publisher, publish_atom::value, std::move(batch), publish_callback{[](publish_reply reply) {
                if (!reply.error.empty())
-                 std::cerr << "evmesh: publishing " << endpoint_disabled_topic << " failed: " << reply.error << std::endl;
+                 log_line() << "evmesh: publishing " << endpoint_disabled_topic << " failed: " << reply.error;
              }});
 }
 
@@ -177,7 +176,7 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
       st.endpoints[ep.id] = ep;
       caf::anon_send(st.setup.delivery_manager, ep_update_atom::value, ep);
     } catch (const std::exception& e) {
-      std::cerr << "evmesh: ignoring unreadable endpoint record " << record.id << ": " << e.what() << std::endl;
+      log_line() << "evmesh: ignoring unreadable endpoint record " << record.id << ": " << e.what();
     }
   }
   st.setup.endpoint_records.clear();
@@ -186,7 +185,7 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
       st.sources[record.id] = source_from_record(record);
     } catch (const std::exception&) {
       // No reason printed: a parse error quotes the body, which holds the secret.
-      std::cerr << "evmesh: ignoring unreadable source record " << record.id << std::endl;
+      log_line() << "evmesh: ignoring unreadable source record " << record.id;
     }
   }
   st.setup.source_records.clear();
@@ -242,7 +241,7 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
           state.sources[record.id] = source_from_record(record);
           state.publish_sources();
         } catch (const std::exception&) {  // no reason printed, as at start
-          std::cerr << "evmesh: ignoring an unreadable replicated source " << record.id << std::endl;
+          log_line() << "evmesh: ignoring an unreadable replicated source " << record.id;
         }
         return;
       }
@@ -258,8 +257,8 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
         state.endpoints[ep.id] = ep;
         caf::anon_send(state.setup.delivery_manager, ep_update_atom::value, ep);
       } catch (const std::exception& e) {
-        std::cerr << "evmesh: ignoring an unreadable replicated endpoint " << record.id << ": "
-                  << e.what() << std::endl;
+        log_line() << "evmesh: ignoring an unreadable replicated endpoint " << record.id << ": "
+                   << e.what();
       }
     },
     [self](ep_create_atom, const std::string& text) -> caf::result<endpoint_reply> {
@@ -356,12 +355,12 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
       ep.disabled_reason = reason;
       ep.updated_us = now_us();
       ++ep.version;
-      std::cerr << "evmesh: endpoint " << id << " disabled: " << reason << std::endl;
+      log_line() << "evmesh: endpoint " << id << " disabled: " << reason;
       state.setup.probe->webhook_endpoints_disabled.fetch_add(1, std::memory_order_relaxed);
       self->request(state.setup.writer, caf::infinite, put_rec_atom::value, to_record(ep))
         .then([id](bool stored) {
                 if (!stored)
-                  std::cerr << "evmesh: the disabled state of endpoint " << id << " was not stored" << std::endl;
+                  log_line() << "evmesh: the disabled state of endpoint " << id << " was not stored";
               },
               [](caf::error&) {});
       caf::anon_send(state.setup.delivery_manager, ep_update_atom::value, ep);

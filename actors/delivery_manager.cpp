@@ -3,8 +3,8 @@
 
 #include "actors/delivery.hpp"
 #include "actors/subscription_trie.hpp"
+#include "transports/log_line.hpp"
 
-#include <iostream>
 #include <unordered_map>
 
 namespace evmesh {
@@ -58,7 +58,7 @@ void update_subscription(manager_pointer self) {
 void close_in_store(manager_pointer self, const std::string& id, bool forget) {
   self->request(self->state.setup.writer, actor_timeout, dl_close_atom::value, id, forget)
     .then([](bool) {}, [id](caf::error& err) {
-      std::cerr << "evmesh: closing the delivery state of " << id << " failed: " << caf::to_string(err) << std::endl;
+      log_line() << "evmesh: closing the delivery state of " << id << " failed: " << caf::to_string(err);
     });
 }
 
@@ -176,7 +176,7 @@ void finish_round(manager_pointer self) {
         end_round(self);
       },
       [self, keep_for_next_round](caf::error& err) {
-        std::cerr << "evmesh: saving delivery progress failed: " << caf::to_string(err) << std::endl;
+        log_line() << "evmesh: saving delivery progress failed: " << caf::to_string(err);
         keep_for_next_round();
         end_round(self);
       });
@@ -215,7 +215,7 @@ caf::behavior manager(manager_pointer self, delivery_manager_setup setup) {
     [self](overflow_atom, const std::string& reason) {
       // The router dropped us (we fell behind): subscribe again and let
       // every endpoint catch up from the log.
-      std::cerr << "evmesh: webhook delivery lost its live feed (" << reason << "); resubscribing" << std::endl;
+      log_line() << "evmesh: webhook delivery lost its live feed (" << reason << "); resubscribing";
       self->state.subscribed = false;
       update_subscription(self);
       for (auto& [number, entry] : self->state.running)

@@ -1,7 +1,7 @@
 // See store_writer.hpp.
 #include "actors/store_writer.hpp"
+#include "transports/log_line.hpp"
 
-#include <iostream>
 
 namespace evmesh {
 namespace {
@@ -30,14 +30,14 @@ void schedule_retention(writer_pointer self) {
 // marks it up or down (a down store is logged once, not on every call).
 void store_answered(metrics& probe) {
   if (probe.store_up.exchange(1) == 0)
-    std::cerr << "evmesh: the store answers again" << std::endl;
+    log_line() << "evmesh: the store answers again";
 }
 
 void store_failed(metrics& probe, const char* what, const std::exception& e) {
   probe.store_errors.fetch_add(1, std::memory_order_relaxed);
   probe.store_problem.store(std::make_shared<const std::string>(e.what()));
   if (probe.store_up.exchange(0) == 1)
-    std::cerr << "evmesh: " << what << " failed: " << e.what() << std::endl;
+    log_line() << "evmesh: " << what << " failed: " << e.what();
 }
 
 // Runs one store call, answering `fallback` when it throws: a failed write

@@ -1,15 +1,14 @@
 // See subscriber.hpp.
 #include "actors/subscriber.hpp"
+#include "transports/log_line.hpp"
 
-#include <iostream>
 
 namespace evmesh {
 namespace {
 
 void report_callback_error(metrics& probe, subscriber_id id, const event& e, const char* what) {
   probe.subscriber_errors.fetch_add(1, std::memory_order_relaxed);
-  std::cerr << "evmesh: subscriber " << id << " callback threw on event " << e.id << ": " << what
-            << std::endl;
+  log_line() << "evmesh: subscriber " << id << " callback threw on event " << e.id << ": " << what;
 }
 
 caf::behavior subscriber(caf::event_based_actor* self, subscriber_id id,

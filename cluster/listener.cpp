@@ -7,8 +7,8 @@
 #include "cluster/socket_actor.hpp"
 
 #include "transports/event_codec.hpp"
+#include "transports/log_line.hpp"
 
-#include <iostream>
 
 namespace evmesh::cluster {
 namespace {
@@ -188,8 +188,8 @@ private:
                    bool ok) {
     auto at = by_name_.find(origin);
     if (!ok) {
-      std::cerr << "evmesh: storing events from " << origin
-                << " failed; the peer will resend them" << std::endl;
+      log_line() << "evmesh: storing events from " << origin
+                 << " failed; the peer will resend them";
       sequencer_.store_failed(origin);
       if (at != by_name_.end())
         send(at->second, rehello_frame{});
@@ -216,16 +216,15 @@ private:
   void count_failed_handshake() {
     setup_.probe->cluster_peers_refused.fetch_add(1, std::memory_order_relaxed);
     if (refusals_logged_++ < 20)
-      std::cerr << "evmesh: refused a cluster connection: handshake failed"
-                << (setup_.curve ? " (a peer without the cluster key?)" : "") << std::endl;
+      log_line() << "evmesh: refused a cluster connection: handshake failed"
+                 << (setup_.curve ? " (a peer without the cluster key?)" : "");
   }
 
   void refuse(const std::string& routing_id, const std::string& why) {
     setup_.probe->cluster_frames_refused.fetch_add(1, std::memory_order_relaxed);
     if (refusals_logged_++ < 20)
-      std::cerr << "evmesh: refused a cluster frame"
-                << (routing_id.empty() ? "" : " from " + printable(routing_id)) << ": " << why
-                << std::endl;
+      log_line() << "evmesh: refused a cluster frame"
+                 << (routing_id.empty() ? "" : " from " + printable(routing_id)) << ": " << why;
   }
 
   static std::string printable(const std::string& id) {

@@ -6,8 +6,8 @@
 
 #include "actors/delivery_messages.hpp"
 #include "node/endpoint.hpp"
+#include "transports/log_line.hpp"
 
-#include <iostream>
 #include <algorithm>
 #include <map>
 #include <set>
@@ -39,8 +39,8 @@ void announce_interest(manager_pointer self);
 
 void log_change(const manager_state& st, const member_change& c) {
   const auto& m = st.table->members().at(c.addr);
-  std::cerr << "evmesh: cluster member " << (m.name.empty() ? c.addr : m.name + " (" + c.addr + ")")
-            << " is " << to_string(c.to) << std::endl;
+  log_line() << "evmesh: cluster member " << (m.name.empty() ? c.addr : m.name + " (" + c.addr + ")")
+             << " is " << to_string(c.to);
 }
 
 // One gauge line per member and state (1 for its current state), the way
@@ -124,7 +124,7 @@ void on_heard(manager_pointer self, member_report& report) {
                                             now_us(), restarted))
     log_change(st, change);
   if (restarted) {
-    std::cerr << "evmesh: cluster member " << report.name << " restarted" << std::endl;
+    log_line() << "evmesh: cluster member " << report.name << " restarted";
     if (auto it = st.links.find(report.addr); it != st.links.end())
       caf::anon_send(it->second, hello_atom::value);
   }
@@ -164,8 +164,8 @@ void announce(manager_pointer self, const registry_record& record) {
   caf::anon_send(st.setup.publisher, publish_atom::value, std::move(events),
                  publish_callback{[kind = record.kind, id = record.id](publish_reply reply) {
                    if (!reply.error.empty())
-                     std::cerr << "evmesh: announcing " << kind << " " << id
-                               << " to the cluster failed: " << reply.error << std::endl;
+                     log_line() << "evmesh: announcing " << kind << " " << id
+                                << " to the cluster failed: " << reply.error;
                  }});
 }
 
@@ -175,7 +175,7 @@ void adopt(manager_pointer self, const event_ptr& e) {
   std::string error;
   auto record = registry_record_of(*e, error);
   if (!record) {
-    std::cerr << "evmesh: ignoring a registry event from " << e->origin << ": " << error << std::endl;
+    log_line() << "evmesh: ignoring a registry event from " << e->origin << ": " << error;
     return;
   }
   if (!st.registry.supersedes(*record))

@@ -7,9 +7,9 @@
 
 #include "actors/subscription_trie.hpp"
 #include "transports/event_codec.hpp"
+#include "transports/log_line.hpp"
 
 #include <algorithm>
-#include <iostream>
 #include <set>
 
 namespace evmesh::cluster {
@@ -124,8 +124,7 @@ private:
     if (parts.empty() || !decode(parts[0].to_string_view(), body, f, error)) {
       setup_.probe->cluster_frames_refused.fetch_add(1, std::memory_order_relaxed);
       if (refusals_logged_++ < 20)
-        std::cerr << "evmesh: refused a frame from " << setup_.peer_addr << ": " << error
-                  << std::endl;
+        log_line() << "evmesh: refused a frame from " << setup_.peer_addr << ": " << error;
       return;
     }
     setup_.probe->cluster_frames_received.fetch_add(1, std::memory_order_relaxed);
@@ -244,8 +243,7 @@ private:
         },
         max_scanned_rows, scanned_to, at_end);
     } catch (const std::exception& e) {
-      std::cerr << "evmesh: link to " << setup_.peer_addr << " cannot read the store: " << e.what()
-                << std::endl;
+      log_line() << "evmesh: link to " << setup_.peer_addr << " cannot read the store: " << e.what();
       return;
     }
     stream_.on_scan(std::move(events), scanned_to, at_end);
@@ -257,7 +255,7 @@ private:
         return false;
       socket_.send(zmq::buffer(pending_->body), zmq::send_flags::none);
     } catch (const zmq::error_t& e) {
-      std::cerr << "evmesh: link to " << setup_.peer_addr << ": " << e.what() << std::endl;
+      log_line() << "evmesh: link to " << setup_.peer_addr << ": " << e.what();
       return false;
     }
     pending_.reset();

@@ -1,7 +1,7 @@
 // See socket_actor.hpp.
 #include "cluster/socket_actor.hpp"
+#include "transports/log_line.hpp"
 
-#include <iostream>
 #include <stdexcept>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -26,7 +26,7 @@ void socket_actor::act() {
   try {
     start();
   } catch (const std::exception& e) {
-    std::cerr << "evmesh: " << name() << " could not start: " << e.what() << std::endl;
+    log_line() << "evmesh: " << name() << " could not start: " << e.what();
     finish();
     return;
   }

@@ -21,13 +21,13 @@
 #include "transports/http_server.hpp"
 #include "transports/webhook_client.hpp"
 #include "transports/ws_client_connection.hpp"
+#include "transports/log_line.hpp"
 
 #include <evmesh/topic.hpp>
 
 #include <caf/all.hpp>
 
 #include <atomic>
-#include <iostream>
 #include <mutex>
 #include <thread>
 #include <unistd.h>
@@ -322,15 +322,15 @@ struct node::impl {
         self->request(publisher, std::chrono::seconds{30}, flush_atom::value)
           .receive([](bool) {},
                    [](caf::error& err) {
-                     std::cerr << "evmesh: flushing publishes at stop failed: "
-                               << caf::to_string(err) << std::endl;
+                     log_line() << "evmesh: flushing publishes at stop failed: "
+                                << caf::to_string(err);
                    });
         // Webhook progress (cursors, retry rows, attempt log) to disk.
         self->request(delivery_manager, std::chrono::seconds{30}, flush_atom::value)
           .receive([](bool) {},
                    [](caf::error& err) {
-                     std::cerr << "evmesh: flushing webhook progress at stop failed: "
-                               << caf::to_string(err) << std::endl;
+                     log_line() << "evmesh: flushing webhook progress at stop failed: "
+                                << caf::to_string(err);
                    });
       }
       // The cluster goes first: links stop sending, the listener stops

@@ -28,6 +28,7 @@
 // shut down, waits for it like for an owed response, then aborts it.
 #include "transports/http_server.hpp"
 #include "transports/problem.hpp"
+#include "transports/log_line.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -43,7 +44,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <iostream>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -423,7 +423,7 @@ void server_core::start() {
           ioc_.run();
           return;
         } catch (const std::exception& e) {
-          std::cerr << "evmesh http server: unexpected exception: " << e.what() << '\n';
+          log_line() << "evmesh http server: unexpected exception: " << e.what();
         }
       }
     });
@@ -831,7 +831,7 @@ void session::take_over(request req, take_over_fn receiver) {
   try {
     taken = receiver(connection_handover{std::move(stream_), std::move(req), std::move(lease)});
   } catch (const std::exception& e) {
-    std::cerr << "evmesh http server: taking over a connection failed: " << e.what() << '\n';
+    log_line() << "evmesh http server: taking over a connection failed: " << e.what();
   }
   if (taken) core_->keep_taken(lease_id, taken);
 }
