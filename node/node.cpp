@@ -75,6 +75,13 @@ void configure_caf(caf::actor_system_config& cfg, int worker_threads) {
   cfg.set("work-stealing.moderate-poll-attempts", 0);
 }
 
+// The records still in force: what the controller and the bridge manager
+// start from (the cluster's last-writer-wins gets the tombstones too).
+std::vector<registry_record> without_tombstones(std::vector<registry_record> records) {
+  std::erase_if(records, [](const registry_record& r) { return r.deleted(); });
+  return records;
+}
+
 ws::options websocket_options(const node_config& config) {
   ws::options options;
   options.idle_timeout = config.ws_idle_timeout;
@@ -135,18 +142,16 @@ struct node::impl {
     auto startup_retention = retention;
     startup_retention.keep_from_seq = deliveries->retention_floor();
     probe.retention_deleted += writable->enforce_retention(startup_retention, now_us());  // before serving
-    auto tokens = writable->load_records("token");
-    auto endpoints = writable->load_records("endpoint");
-    auto bridges = writable->load_records(bridge_record_kind);
-    // Source tombstones stay: a name created again continues their version.
-    auto sources_stored = writable->load_records("source");
-    auto registry = tokens;  // every replicated kind, tombstones included
-    registry.insert(registry.end(), endpoints.begin(), endpoints.end());
-    registry.insert(registry.end(), bridges.begin(), bridges.end());
-    registry.insert(registry.end(), sources_stored.begin(), sources_stored.end());
-    std::erase_if(tokens, [](const registry_record& r) { return r.deleted(); });
-    std::erase_if(endpoints, [](const registry_record& r) { return r.deleted(); });
-    std::erase_if(bridges, [](const registry_record& r) { return r.deleted(); });
+    std::vector<registry_record> registry;  // every replicated kind, tombstones included
+    auto load = [&](const char* kind) {
+      auto records = writable->load_records(kind);
+      registry.insert(registry.end(), records.begin(), records.end());
+      return records;
+    };
+    auto tokens = without_tombstones(load("token"));
+    auto endpoints = without_tombstones(load("endpoint"));
+    auto bridges = without_tombstones(load(bridge_record_kind));
+    auto sources_stored = load("source");  // tombstones stay: a name created again continues their version
     auto peer_cursors = writable->load_peer_cursors();
     auto readable = open_store(where, store_access::read_only);
 
