@@ -1,5 +1,6 @@
 // See bridge_manager.hpp.
 #include "actors/bridge_manager.hpp"
+
 #include "transports/log_line.hpp"
 
 #include <nlohmann/json.hpp>

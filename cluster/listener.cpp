@@ -9,7 +9,6 @@
 #include "transports/event_codec.hpp"
 #include "transports/log_line.hpp"
 
-
 namespace evmesh::cluster {
 namespace {
 

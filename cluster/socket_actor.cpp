@@ -1,5 +1,6 @@
 // See socket_actor.hpp.
 #include "cluster/socket_actor.hpp"
+
 #include "transports/log_line.hpp"
 
 #include <stdexcept>
@@ -82,6 +83,5 @@ bool receive_parts(zmq::socket_t& socket, std::vector<zmq::message_t>& parts, st
       return true;
   }
 }
-
 
 } // namespace evmesh::cluster
