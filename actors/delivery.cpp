@@ -19,10 +19,22 @@ constexpr std::size_t max_waiting = 10000;  // events waiting for a retry before
 constexpr uint32_t breaker_threshold = 5;
 constexpr int64_t max_breaker_cooldown_us = int64_t{10} * 60 * 1000000;
 constexpr auto actor_timeout = std::chrono::seconds{30};
+constexpr int64_t shared_poll_us = 1000000;  // shared store: scan every log at least this often
+
+// One log the queue reads (see delivery.hpp) and where the endpoint is in it.
+struct log_follower {
+  std::string log;       // "" on SQLite: this node's
+  uint64_t read_to = 0;  // every event of the log up to here has been taken (or did not match)
+  uint64_t cursor_reported = 0;
+  std::multiset<uint64_t> outstanding;  // seqs of untracked events in ready / in flight
+  std::set<uint64_t> tracked;           // seqs with an open row (not to be taken from the log again)
+};
 
 // One event on its way to the endpoint.
 struct item {
   event_ptr e;
+  std::size_t log = 0;  // index into the actor's followers
+  uint64_t seq = 0;     // in that log
   std::shared_ptr<const std::string> body;  // built on the first attempt, the same bytes on every retry
   uint32_t attempts = 0;
   bool tracked = false;  // has a delivery_states row (retry, replay), so the cursor need not wait for it
@@ -50,21 +62,23 @@ struct delivery_actor_state {
   std::unique_ptr<circuit_breaker> breaker;
   int64_t paused_until = 0;  // Retry-After
 
-  bool loaded = false;     // the snapshot (cursor, pending rows) arrived
+  bool loaded = false;     // the snapshot (cursors, pending rows) arrived
   bool disabling = false;  // asked the controller to disable; no more requests
-  uint64_t read_to = 0;    // every log event up to here has been taken (or did not match)
-  std::optional<uint64_t> live_from;  // the live buffer holds every matching event after this
+  std::vector<log_follower> logs;  // SQLite: just this node's
+  // SQLite: the live buffer holds every matching event after live_from.
+  std::optional<uint64_t> live_from;
   std::deque<event_ptr> live;
+  // Shared store: whether a scan may find something (a routed event
+  // matched, or the poll interval passed), and when the last one started.
+  bool more = true;
+  int64_t last_scan_us = 0;
   bool scanning = false;
   std::deque<item> ready;    // read from the log, not attempted yet
   std::deque<item> replays;  // queued by a replay
   std::multimap<int64_t, item> waiting;  // due time → event waiting for a retry
   std::unordered_map<uint64_t, item> in_flight;
   uint64_t next_request = 1;
-  std::multiset<uint64_t> outstanding;  // seqs of untracked events in ready / in flight
-  std::set<uint64_t> tracked_seqs;      // seqs with an open row (not to be taken from the log again)
   uint64_t routed_upto = 0;
-  uint64_t cursor_reported = 0;
   int64_t wake_at = 0;
   int64_t last_success_us = 0;
   int64_t failing_since_us = 0;
@@ -72,8 +86,30 @@ struct delivery_actor_state {
   static inline const char* name = "evmesh.delivery";
 
   const endpoint_config& ep() const { return setup.endpoint; }
-  bool live_mode() const { return live_from && read_to >= *live_from; }
+  bool live_mode() const { return !setup.shared && live_from && logs[0].read_to >= *live_from; }
   metrics& probe() { return *setup.probe; }
+
+  // The follower of `log`, added (read from its start) when new.
+  std::size_t follower(const std::string& log) {
+    for (std::size_t i = 0; i < logs.size(); ++i)
+      if (logs[i].log == log)
+        return i;
+    logs.push_back(log_follower{log});
+    return logs.size() - 1;
+  }
+
+  // Takes an event read from a log into `ready`, unless it was taken before.
+  void take(std::size_t log, event_ptr e) {
+    auto& f = logs[log];
+    auto seq = e->seq;
+    if (seq <= f.read_to)
+      return;
+    f.read_to = seq;
+    if (f.tracked.count(seq))
+      return;
+    f.outstanding.insert(seq);
+    ready.push_back(item{std::move(e), log, seq});
+  }
 };
 
 using delivery_pointer = caf::stateful_actor<delivery_actor_state>*;
@@ -89,56 +125,102 @@ void schedule_wake(delivery_pointer self, int64_t at_us) {
   self->delayed_send(self, std::chrono::microseconds{delay}, wake_atom::value);
 }
 
-void start_scan(delivery_pointer self) {
-  self->state.scanning = true;
+void scan_failed(delivery_pointer self) {
+  self->state.scanning = false;
+  self->state.more = true;
+  schedule_wake(self, now_us() + 1000000);
+}
+
+// SQLite: the next page of this node's log.
+void scan_own_log(delivery_pointer self) {
   self->request(self->state.setup.reader, actor_timeout, dl_scan_atom::value,
-                log_scan{self->state.ep().topics, self->state.read_to, scan_page})
+                log_scan{self->state.ep().topics, self->state.logs[0].read_to, scan_page})
     .then(
       [self](log_page& page) {
         auto& st = self->state;
+        if (!page.error.empty())
+          return scan_failed(self);
         st.scanning = false;
-        if (!page.error.empty()) {
-          schedule_wake(self, now_us() + 1000000);
-          return;
-        }
-        for (auto& e : page.events) {
-          if (e.seq <= st.read_to || st.tracked_seqs.count(e.seq))
-            continue;
-          st.outstanding.insert(e.seq);
-          st.ready.push_back(item{std::make_shared<const event>(std::move(e)), nullptr, 0, false, 0});
-        }
-        st.read_to = std::max(st.read_to, page.scanned_to);
+        for (auto& e : page.events)
+          st.take(0, std::make_shared<const event>(std::move(e)));
+        st.logs[0].read_to = std::max(st.logs[0].read_to, page.scanned_to);
         if (page.at_end && !st.live_from)
           st.live_from = page.scanned_to;
         pump(self);
       },
-      [self](caf::error&) {
-        self->state.scanning = false;
-        schedule_wake(self, now_us() + 1000000);
-      });
+      [self](caf::error&) { scan_failed(self); });
 }
 
-// Makes sure `ready` has something if the log has something: from the live
-// buffer in live mode, else by scanning (asynchronously).
+// Shared store: the next page of every log, merged in time order (each
+// log's own order kept).
+void scan_every_log(delivery_pointer self) {
+  auto& st = self->state;
+  shared_log_scan q{st.ep().topics, {}, scan_page};
+  for (const auto& f : st.logs)
+    q.after[f.log] = f.read_to;
+  st.more = false;  // a routed event arriving from now on sets it again
+  st.last_scan_us = now_us();
+  self->request(st.setup.reader, actor_timeout, dl_scan_atom::value, std::move(q))
+    .then(
+      [self](shared_log_pages& pages) {
+        auto& st = self->state;
+        if (!pages.error.empty())
+          return scan_failed(self);
+        st.scanning = false;
+        struct head {
+          std::size_t log;
+          std::vector<event>* events;
+          std::size_t next = 0;
+        };
+        std::vector<head> heads;
+        for (auto& [log, page] : pages.logs) {
+          auto index = st.follower(log);
+          if (!page.events.empty()) {
+            st.more = true;  // a full page may have more behind it
+            heads.push_back({index, &page.events});
+          }
+        }
+        for (;;) {
+          head* first = nullptr;
+          for (auto& h : heads)
+            if (h.next < h.events->size() &&
+                (!first || (*h.events)[h.next].time_us < (*first->events)[first->next].time_us))
+              first = &h;
+          if (!first)
+            break;
+          st.take(first->log, std::make_shared<const event>(std::move((*first->events)[first->next++])));
+        }
+        for (auto& [log, page] : pages.logs) {
+          auto& f = st.logs[st.follower(log)];
+          f.read_to = std::max(f.read_to, page.scanned_to);
+        }
+        pump(self);
+      },
+      [self](caf::error&) { scan_failed(self); });
+}
+
+void start_scan(delivery_pointer self) {
+  self->state.scanning = true;
+  if (self->state.setup.shared)
+    scan_every_log(self);
+  else
+    scan_own_log(self);
+}
+
+// Makes sure `ready` has something if the logs have something: from the
+// live buffer in live mode, else by scanning (asynchronously).
 void fill_ready(delivery_pointer self) {
   auto& st = self->state;
   if (!st.ready.empty())
     return;
   if (st.live_mode()) {
     while (!st.live.empty() && st.ready.size() < scan_page) {
-      auto e = std::move(st.live.front());
+      st.take(0, std::move(st.live.front()));
       st.live.pop_front();
-      if (e->seq <= st.read_to)
-        continue;
-      st.read_to = e->seq;
-      if (st.tracked_seqs.count(e->seq))
-        continue;
-      st.outstanding.insert(e->seq);
-      st.ready.push_back(item{std::move(e), nullptr, 0, false, 0});
     }
     return;
   }
-  if (!st.scanning)
+  if (!st.scanning && (!st.setup.shared || st.more))
     start_scan(self);
 }
 
@@ -219,7 +301,7 @@ void pump(delivery_pointer self) {
 void put_row(delivery_actor_state& st, const item& it, const char* state, int64_t next_us, int status,
              const std::string& error, int64_t now) {
   st.progress.rows.push_back(
-    {st.ep().id, it.e->seq, it.e->id, state, it.attempts, next_us, status, error, now});
+    {st.ep().id, st.logs[it.log].log, it.seq, it.e->id, state, it.attempts, next_us, status, error, now});
 }
 
 void request_disable(delivery_pointer self, const std::string& reason) {
@@ -238,7 +320,8 @@ void on_posted(delivery_pointer self, uint64_t number, webhook::post_result& r) 
   auto it = std::move(found->second);
   st.in_flight.erase(found);
   auto now = now_us();
-  st.progress.attempts.push_back({st.ep().id, it.e->id, it.e->seq, it.attempts, it.started_us, r.status,
+  auto& f = st.logs[it.log];
+  st.progress.attempts.push_back({st.ep().id, it.e->id, f.log, it.seq, it.attempts, it.started_us, r.status,
                                   r.duration.count(), r.error, r.body});
   bool ok = r.status >= 200 && r.status < 300;
   if (ok) {
@@ -249,9 +332,9 @@ void on_posted(delivery_pointer self, uint64_t number, webhook::post_result& r) 
     st.progress.last_success_us = now;
     if (it.tracked) {
       put_row(st, it, delivery_state::delivered, 0, r.status, {}, now);
-      st.tracked_seqs.erase(it.e->seq);
+      f.tracked.erase(it.seq);
     } else {
-      st.outstanding.erase(st.outstanding.find(it.e->seq));
+      f.outstanding.erase(f.outstanding.find(it.seq));
     }
     return pump(self);
   }
@@ -277,8 +360,8 @@ void on_posted(delivery_pointer self, uint64_t number, webhook::post_result& r) 
   }
   auto error = r.error.empty() ? "HTTP " + std::to_string(r.status) : r.error;
   if (!it.tracked) {
-    st.outstanding.erase(st.outstanding.find(it.e->seq));
-    st.tracked_seqs.insert(it.e->seq);
+    f.outstanding.erase(f.outstanding.find(it.seq));
+    f.tracked.insert(it.seq);
     it.tracked = true;
   }
   if (delay) {
@@ -287,21 +370,22 @@ void on_posted(delivery_pointer self, uint64_t number, webhook::post_result& r) 
   } else {
     st.probe().webhook_failed_events.fetch_add(1, std::memory_order_relaxed);
     put_row(st, it, delivery_state::failed, 0, r.status, error, now);
-    st.tracked_seqs.erase(it.e->seq);
+    f.tracked.erase(it.seq);
   }
   pump(self);
 }
 
-// Every matching event at or below this seq is finished or has a row.
-uint64_t cursor_candidate(delivery_actor_state& st) {
-  uint64_t c = st.read_to;
+// Every matching event of the log at or below this seq is finished or has
+// a row.
+uint64_t cursor_candidate(delivery_actor_state& st, log_follower& f) {
+  uint64_t c = f.read_to;
   if (st.live_mode()) {
-    while (!st.live.empty() && st.live.front()->seq <= st.read_to)
+    while (!st.live.empty() && st.live.front()->seq <= f.read_to)
       st.live.pop_front();
-    c = st.live.empty() ? std::max(st.read_to, st.routed_upto) : st.live.front()->seq - 1;
+    c = st.live.empty() ? std::max(f.read_to, st.routed_upto) : st.live.front()->seq - 1;
   }
-  if (!st.outstanding.empty())
-    c = std::min(c, *st.outstanding.begin() - 1);
+  if (!f.outstanding.empty())
+    c = std::min(c, *f.outstanding.begin() - 1);
   return c;
 }
 
@@ -311,13 +395,22 @@ endpoint_progress report(delivery_actor_state& st) {
   out.endpoint_id = st.ep().id;
   if (!st.loaded)
     return out;
-  auto c = cursor_candidate(st);
-  if (c > st.cursor_reported) {
-    st.progress.cursor = c;
-    st.cursor_reported = c;
+  for (auto& f : st.logs) {
+    auto c = cursor_candidate(st, f);
+    if (c > f.cursor_reported) {
+      st.progress.cursors[f.log] = c;
+      f.cursor_reported = c;
+    }
   }
   std::swap(out, st.progress);
   return out;
+}
+
+// An event with a delivery_states row (waiting for a retry, or replayed).
+item tracked_item(delivery_actor_state& st, pending_delivery& p) {
+  auto log = st.follower(p.row.log);
+  st.logs[log].tracked.insert(p.row.seq);
+  return item{std::make_shared<const event>(std::move(p.e)), log, p.row.seq, nullptr, p.row.attempts, true, 0};
 }
 
 void configure(delivery_actor_state& st, endpoint_config ep) {
@@ -329,6 +422,8 @@ void configure(delivery_actor_state& st, endpoint_config ep) {
 caf::behavior delivery(delivery_pointer self, delivery_setup setup) {
   auto& init = self->state;
   init.setup = std::move(setup);
+  if (!init.setup.shared)
+    init.follower("");
   configure(init, init.setup.endpoint);
   init.progress.endpoint_id = init.ep().id;
   init.schedule = std::make_unique<retry_schedule>(init.setup.retry_schedule);
@@ -346,13 +441,14 @@ caf::behavior delivery(delivery_pointer self, delivery_setup setup) {
           self->quit(caf::make_error(caf::sec::runtime_error, "delivery state: " + snap.error));
           return;
         }
-        st.read_to = snap.cursor.cursor;
-        st.cursor_reported = snap.cursor.cursor;
-        st.last_success_us = snap.cursor.last_success_us;
-        st.failing_since_us = snap.cursor.failing_since_us;
+        for (const auto& c : snap.cursors) {
+          auto& f = st.logs[st.follower(c.log)];
+          f.read_to = f.cursor_reported = c.cursor;
+          st.last_success_us = std::max(st.last_success_us, c.last_success_us);
+          st.failing_since_us = std::max(st.failing_since_us, c.failing_since_us);
+        }
         for (auto& p : snap.pending) {
-          item it{std::make_shared<const event>(std::move(p.e)), nullptr, p.row.attempts, true, 0};
-          st.tracked_seqs.insert(it.e->seq);
+          auto it = tracked_item(st, p);
           if (p.row.state == delivery_state::queued)
             st.replays.push_back(std::move(it));
           else
@@ -365,6 +461,10 @@ caf::behavior delivery(delivery_pointer self, delivery_setup setup) {
   return {
     [self](deliver_atom, const std::vector<event_ptr>& events, uint64_t routed_upto) {
       auto& st = self->state;
+      if (st.setup.shared) {  // something new in some log: the next scan finds it
+        st.more = true;
+        return pump(self);
+      }
       st.routed_upto = std::max(st.routed_upto, routed_upto);
       for (const auto& e : events) {
         if (!st.live_from)
@@ -382,18 +482,20 @@ caf::behavior delivery(delivery_pointer self, delivery_setup setup) {
       st.routed_upto = std::max(st.routed_upto, routed_upto);
       if (st.keys.size() != live_secret_keys(st.ep(), now_us()).size())
         st.keys = live_secret_keys(st.ep(), now_us());  // a rotated secret expired
+      if (st.setup.shared && now_us() - st.last_scan_us >= shared_poll_us) {
+        st.more = true;
+        pump(self);
+      }
       return report(st);
     },
     [self](ep_update_atom, endpoint_config& ep) {
       configure(self->state, std::move(ep));
       pump(self);
     },
-    [self](replay_atom, std::vector<event>& events) {
+    [self](replay_atom, std::vector<pending_delivery>& rows) {
       auto& st = self->state;
-      for (auto& e : events) {
-        st.tracked_seqs.insert(e.seq);
-        st.replays.push_back(item{std::make_shared<const event>(std::move(e)), nullptr, 0, true, 0});
-      }
+      for (auto& p : rows)
+        st.replays.push_back(tracked_item(st, p));
       pump(self);
     },
     [self](resync_atom) {

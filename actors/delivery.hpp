@@ -1,9 +1,15 @@
-// A delivery actor: one webhook endpoint on this node. Its queue is the
-// node's event log filtered by the endpoint's patterns, read from the
-// endpoint's durable cursor: it catches up by scanning the log through the
-// store reader, then follows the live events the delivery manager forwards
-// (falling back to scanning whenever its bounded live buffer overflows, so a
-// slow or dead endpoint holds no more than that in memory).
+// A delivery actor: one webhook endpoint on this node. Its queue is one or
+// more logs filtered by the endpoint's patterns (node/delivery_store.hpp),
+// each read from the endpoint's durable cursor there:
+//   - SQLite: the node's own log. It catches up by scanning the log through
+//     the store reader, then follows the live events the delivery manager
+//     forwards (falling back to scanning whenever its bounded live buffer
+//     overflows, so a slow or dead endpoint holds no more than that in
+//     memory).
+//   - shared store (PostgreSQL): every node's local events, in time order
+//     across logs. It only scans, when a routed event says there is
+//     something new and once a second (a node that died before its events
+//     reached this one), and only while this node holds the endpoint's lease.
 //
 // Per event: at-least-once, the same webhook-id on every attempt, attempts
 // on the retry schedule with ±20 % jitter, Retry-After honoured on 429/503
@@ -43,6 +49,7 @@ struct delivery_setup {
   std::chrono::milliseconds request_timeout{15000};
   int64_t disable_after_us = int64_t{5} * 24 * 3600 * 1000000;
   metrics* probe = nullptr;
+  bool shared = false;  // read every node's log (shared store) rather than this node's
 };
 
 caf::actor spawn_delivery(caf::actor_system& sys, delivery_setup setup);

@@ -12,6 +12,7 @@ namespace {
 
 constexpr auto actor_timeout = std::chrono::seconds{30};
 constexpr uint64_t router_queue_limit = uint64_t{1} << 20;
+constexpr auto restart_delay = std::chrono::seconds{1};
 
 struct running_endpoint {
   endpoint_config config;
@@ -23,6 +24,15 @@ struct manager_state {
   manager_state() = default;
   delivery_manager_setup setup;
   controller_actor controller;
+  std::unordered_map<std::string, endpoint_config> known;  // every endpoint the controller told of
+  // Shared store: the leases held (endpoint id → fence), trusted until
+  // held_until (a third of a lease before they may run out); leases to give
+  // up in the next round.
+  std::map<std::string, uint64_t> held;
+  std::chrono::steady_clock::time_point held_until;
+  std::map<std::string, uint64_t> to_release;
+  bool lease_round_running = false;
+  bool lease_round_failed = false;  // the last round failed (logged once)
   std::unordered_map<uint64_t, running_endpoint> running;  // by number (the trie's id)
   std::unordered_map<std::string, uint64_t> number_of;
   uint64_t next_number = 1;
@@ -37,6 +47,12 @@ struct manager_state {
   std::vector<caf::response_promise> flush_waiters;   // answered when the current round ends
   std::vector<caf::response_promise> next_waiters;    // need a round that starts after them
   static inline const char* name = "evmesh.delivery_manager";
+
+  bool shared() const { return static_cast<bool>(setup.lease_keeper); }
+  // Whether this node should run a delivery actor for the endpoint now.
+  bool delivers(const endpoint_config& ep) const {
+    return !ep.disabled && (shared() ? held.count(ep.id) > 0 : setup.owns(ep.id));
+  }
 };
 
 using manager_pointer = caf::stateful_actor<manager_state>*;
@@ -62,20 +78,29 @@ void close_in_store(manager_pointer self, const std::string& id, bool forget) {
     });
 }
 
-void stop_endpoint(manager_pointer self, const std::string& id) {
+// Drops the endpoint's delivery actor from the books (the trie, the running set).
+caf::actor forget_endpoint(manager_pointer self, const std::string& id) {
   auto& st = self->state;
   auto found = st.number_of.find(id);
   if (found == st.number_of.end())
-    return;
-  auto& entry = st.running[found->second];
+    return {};
+  auto number = found->second;
+  auto& entry = st.running[number];
   for (const auto& pattern : entry.config.topics)
-    st.trie.erase(pattern, found->second);
-  self->unlink_from(entry.actor);
-  self->send_exit(entry.actor, caf::exit_reason::user_shutdown);
-  st.running.erase(found->second);
+    st.trie.erase(pattern, number);
+  auto actor = std::move(entry.actor);
+  st.running.erase(number);
   st.number_of.erase(found);
   st.setup.probe->webhook_endpoints.fetch_sub(1, std::memory_order_relaxed);
   update_subscription(self);
+  return actor;
+}
+
+void stop_endpoint(manager_pointer self, const std::string& id) {
+  if (auto actor = forget_endpoint(self, id)) {
+    self->unlink_from(actor);
+    self->send_exit(actor, caf::exit_reason::user_shutdown);
+  }
 }
 
 void start_endpoint(manager_pointer self, const endpoint_config& ep) {
@@ -84,7 +109,7 @@ void start_endpoint(manager_pointer self, const endpoint_config& ep) {
   auto actor = spawn_delivery(self->system(),
                               delivery_setup{ep, st.setup.writer, st.setup.reader, caf::actor{self}, st.setup.client,
                                              st.setup.retry_schedule, st.setup.request_timeout,
-                                             st.setup.disable_after_us, st.setup.probe});
+                                             st.setup.disable_after_us, st.setup.probe, st.shared()});
   self->link_to(actor);  // the manager's exit takes its delivery actors along
   for (const auto& pattern : ep.topics)
     st.trie.insert(pattern, number);
@@ -94,17 +119,31 @@ void start_endpoint(manager_pointer self, const endpoint_config& ep) {
   update_subscription(self);
 }
 
+// Gives up the endpoint's lease in the next round (shared store).
+void release_lease(manager_pointer self, const std::string& id) {
+  auto& st = self->state;
+  if (auto lease = st.held.find(id); lease != st.held.end()) {
+    st.to_release.insert(*lease);
+    st.held.erase(lease);
+  }
+}
+
 void on_update(manager_pointer self, const endpoint_config& ep) {
   auto& st = self->state;
+  st.known[ep.id] = ep;
   auto found = st.number_of.find(ep.id);
-  bool deliver = !ep.disabled && st.setup.owns(ep.id);
-  if (!deliver) {
+  if (!st.delivers(ep)) {
     bool was_running = found != st.number_of.end();
     stop_endpoint(self, ep.id);
     // A disabled endpoint lets go of its cursor (so retention is not held
     // back) and its open rows fail; re-enabled, it starts at the log's end.
-    if (ep.disabled || was_running)
+    // On SQLite so does an endpoint that moved to another node (which
+    // delivers from its own log); on a shared store its state stays for the
+    // lease's next holder.
+    if (ep.disabled || (was_running && !st.shared()))
       close_in_store(self, ep.id, false);
+    if (ep.disabled)
+      release_lease(self, ep.id);
     return;
   }
   if (found == st.number_of.end())
@@ -118,7 +157,79 @@ void on_update(manager_pointer self, const endpoint_config& ep) {
   self->send(entry.actor, ep_update_atom::value, ep);
 }
 
+// Shared store: stops every endpoint whose lease is no longer held and
+// starts every held one that is not running.
+void follow_leases(manager_pointer self) {
+  auto& st = self->state;
+  std::vector<std::string> lost;
+  for (const auto& [id, number] : st.number_of)
+    if (!st.held.count(id))
+      lost.push_back(id);
+  for (const auto& id : lost)
+    stop_endpoint(self, id);
+  for (const auto& [id, fence] : st.held)
+    if (auto ep = st.known.find(id); ep != st.known.end() && !ep->second.disabled && !st.number_of.count(id))
+      start_endpoint(self, ep->second);
+}
+
+void run_lease_round(manager_pointer self) {
+  auto& st = self->state;
+  if (st.lease_round_running)
+    return;
+  lease_request request;
+  for (const auto& [id, ep] : st.known) {
+    if (ep.disabled)
+      continue;
+    if (st.setup.owns(id)) {
+      request.claim.push_back(id);
+    } else if (auto lease = st.held.find(id); lease != st.held.end()) {
+      request.release.insert(*lease);  // another live node owns it now
+      st.held.erase(lease);
+    } else {
+      request.claim_orphans.push_back(id);
+    }
+  }
+  request.release.insert(st.to_release.begin(), st.to_release.end());
+  st.to_release.clear();
+  follow_leases(self);  // what is being released stops first
+  st.lease_round_running = true;
+  auto sent = std::chrono::steady_clock::now();
+  self->request(st.setup.lease_keeper, actor_timeout, lease_atom::value, std::move(request))
+    .then(
+      [self, sent](lease_grant& grant) {
+        auto& st = self->state;
+        st.lease_round_running = false;
+        if (!grant.error.empty()) {
+          if (!st.lease_round_failed)
+            log_line() << "evmesh: renewing webhook delivery leases failed: " << grant.error;
+          st.lease_round_failed = true;
+          return;
+        }
+        if (st.lease_round_failed)
+          log_line() << "evmesh: webhook delivery leases renewed again";
+        st.lease_round_failed = false;
+        st.held = std::move(grant.held);
+        for (const auto& [id, fence] : st.to_release)  // released while the round ran
+          st.held.erase(id);
+        st.held_until = sent + st.setup.lease * 2 / 3;
+        follow_leases(self);
+      },
+      [self](caf::error&) { self->state.lease_round_running = false; });
+}
+
+// Shared store: leases not renewed in time may be another node's by now.
+void drop_stale_leases(manager_pointer self) {
+  auto& st = self->state;
+  if (st.held.empty() || std::chrono::steady_clock::now() < st.held_until)
+    return;
+  log_line() << "evmesh: webhook delivery leases could not be renewed in time; pausing " << st.held.size()
+             << " endpoint(s) until they are";
+  st.held.clear();
+  follow_leases(self);
+}
+
 void finish_round(manager_pointer self);
+void reply_arrived(manager_pointer self);
 
 void start_round(manager_pointer self) {
   auto& st = self->state;
@@ -133,15 +244,23 @@ void start_round(manager_pointer self) {
       .then(
         [self](endpoint_progress& p) {
           auto& state = self->state;
-          if (p.cursor || !p.rows.empty() || !p.attempts.empty() || p.last_success_us || p.failing_since_us)
+          // On a shared store progress is saved under its lease; without
+          // the lease it is dropped (the next holder redoes that work).
+          auto lease = state.held.find(p.endpoint_id);
+          bool keep = !state.shared() || lease != state.held.end();
+          if (state.shared() && keep)
+            p.fence = lease->second;
+          if (keep && (!p.cursors.empty() || !p.rows.empty() || !p.attempts.empty() || p.last_success_us ||
+                       p.failing_since_us))
             state.collected.push_back(std::move(p));
-          if (--state.replies_missing == 0)
-            finish_round(self);
+          reply_arrived(self);
         },
-        [self](caf::error&) {
-          if (--self->state.replies_missing == 0)
-            finish_round(self);
-        });
+        [self](caf::error&) { reply_arrived(self); });
+}
+
+void reply_arrived(manager_pointer self) {
+  if (--self->state.replies_missing == 0)
+    finish_round(self);
 }
 
 void end_round(manager_pointer self) {
@@ -185,12 +304,32 @@ void finish_round(manager_pointer self) {
 caf::behavior manager(manager_pointer self, delivery_manager_setup setup) {
   self->state.setup = std::move(setup);
   self->delayed_send(self, self->state.setup.flush_interval, tick_atom::value);
+  if (self->state.shared())
+    self->send(self, lease_atom::value);
+  // A delivery actor that failed (its store was down when it opened) is
+  // started again a second later; any other linked exit ends the manager.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (const auto& [number, entry] : self->state.running) {
+      if (entry.actor.address() != msg.source)
+        continue;
+      auto id = entry.config.id;
+      log_line() << "evmesh: webhook delivery for " << id << " stopped (" << caf::to_string(msg.reason)
+                 << "); starting it again in " << restart_delay.count() << " s";
+      forget_endpoint(self, id);
+      self->delayed_send(self, restart_delay, wake_atom::value, id);
+      return;
+    }
+    if (msg.reason)
+      self->quit(std::move(msg.reason));
+  });
   return {
     [self](const controller_actor& controller) { self->state.controller = controller; },
     [self](ep_update_atom, const endpoint_config& ep) { on_update(self, ep); },
     [self](ep_remove_atom, const std::string& id) {
+      self->state.known.erase(id);
       stop_endpoint(self, id);
       close_in_store(self, id, true);
+      release_lease(self, id);
     },
     [self](deliver_atom, const std::vector<event_ptr>& events) {
       auto& st = self->state;
@@ -240,19 +379,30 @@ caf::behavior manager(manager_pointer self, delivery_manager_setup setup) {
         .then(
           [self, promise, id](replay_result& result) mutable {
             auto& state = self->state;
-            result.queued = result.events.size();
-            if (auto it = state.number_of.find(id); it != state.number_of.end() && !result.events.empty())
-              self->send(state.running[it->second].actor, replay_atom::value, result.events);
-            result.events.clear();  // the caller needs the range and count only
+            result.queued = result.rows.size();
+            if (auto it = state.number_of.find(id); it != state.number_of.end() && !result.rows.empty())
+              self->send(state.running[it->second].actor, replay_atom::value, result.rows);
+            result.rows.clear();  // the caller needs the range and count only
             promise.deliver(std::move(result));
           },
           [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
       return promise;
     },
     [self](tick_atom) {
+      if (self->state.shared())
+        drop_stale_leases(self);
       if (!self->state.round_running)
         start_round(self);
       self->delayed_send(self, self->state.setup.flush_interval, tick_atom::value);
+    },
+    [self](lease_atom) {
+      run_lease_round(self);
+      self->delayed_send(self, self->state.setup.lease / 3, lease_atom::value);
+    },
+    [self](wake_atom, const std::string& id) {  // a failed delivery actor's restart
+      auto& st = self->state;
+      if (auto ep = st.known.find(id); ep != st.known.end() && st.delivers(ep->second) && !st.number_of.count(id))
+        start_endpoint(self, ep->second);
     },
     [self](flush_atom) -> caf::result<bool> {
       auto promise = self->make_response_promise<bool>();

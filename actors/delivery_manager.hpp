@@ -7,8 +7,19 @@
 // idle endpoint's cursor follow the log. Every `flush_interval` it asks its
 // actors for their progress and writes all of it in one store transaction.
 //
-// The cluster plugs in through `owns`: only endpoints it says this node owns
-// get a delivery actor (today always true).
+// Who delivers what:
+//   - SQLite: the endpoints `owns` says this node owns (the cluster's
+//     rendezvous hashing; always true alone), each from this node's log.
+//   - shared store (PostgreSQL, `lease_keeper` set): the endpoints whose
+//     lease this node holds (node/lease_table.hpp), each from every node's
+//     log. Every third of the lease it runs a lease round: renew what it
+//     holds, claim what `owns` gives it (when free or expired), claim any
+//     endpoint nobody has renewed for a whole lease more, and release what
+//     `owns` gives another node (so work spreads as nodes join). A holder
+//     that cannot renew stops delivering well before its lease runs out;
+//     its progress is saved under the lease's fence.
+// A delivery actor that fails (its store was down when it opened) is
+// started again a second later.
 //
 // Messages: (controller_actor) once, to learn where disables go;
 // (ep_update_atom, endpoint_config), (ep_remove_atom, id) from the
@@ -40,6 +51,10 @@ struct delivery_manager_setup {
   // Whether this node delivers for the endpoint (the cluster's ownership).
   std::function<bool(const std::string& endpoint_id)> owns = [](const std::string&) { return true; };
   metrics* probe = nullptr;
+  // Shared store: the lease keeper (actors/lease_keeper.hpp) and the lease
+  // length; unset on SQLite.
+  caf::actor lease_keeper;
+  std::chrono::milliseconds lease{10000};
 };
 
 caf::actor spawn_delivery_manager(caf::actor_system& sys, delivery_manager_setup setup);

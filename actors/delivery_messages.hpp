@@ -6,10 +6,13 @@
 #include "actors/registry_reply.hpp"
 #include "node/delivery_store.hpp"
 #include "node/endpoint.hpp"
+#include "node/lease_table.hpp"
 
 #include <evmesh/event.hpp>
 
 #include <caf/all.hpp>
+
+#include <map>
 
 #include <string>
 #include <vector>
@@ -43,6 +46,8 @@ using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using posted_atom = caf::atom_constant<caf::atom("posted")>;
 using resync_atom = caf::atom_constant<caf::atom("resync")>;
 using scanned_atom = caf::atom_constant<caf::atom("scanned")>;
+// lease keeper (shared store)
+using lease_atom = caf::atom_constant<caf::atom("lease")>;
 
 // The subscriber id the delivery manager uses with the router (the
 // controller numbers its subscribers from 1 upwards, so never this one).
@@ -51,13 +56,14 @@ constexpr uint64_t delivery_subscriber_id = ~uint64_t{0};
 // An endpoint's delivery state as it starts: its cursor (created at the
 // log's end if it had none) and what waits for a retry or a replay.
 struct delivery_snapshot {
-  endpoint_cursor cursor;
+  std::vector<endpoint_cursor> cursors;  // one per log read so far
   std::vector<pending_delivery> pending;
   std::string error;
 };
 
-// For GET /v1/events/{id}: the rows of one event and every cursor.
+// For GET /v1/events/{id}: the rows of one event and the cursors of its log.
 struct delivery_status {
+  uint64_t seq = 0;  // the event's seq in its log (delivery_store::home_of)
   std::vector<delivery_row> rows;
   std::vector<endpoint_cursor> cursors;
   std::string error;
@@ -75,7 +81,7 @@ struct replay_request {
 };
 
 struct replay_result {
-  std::vector<event> events;  // emptied by the manager once handed to the delivery actor
+  std::vector<pending_delivery> rows;  // queued; emptied by the manager once handed to the delivery actor
   std::size_t queued = 0;
   uint64_t from_seq = 0;
   uint64_t to_seq = 0;
@@ -98,6 +104,27 @@ struct log_page {
   std::string error;
 };
 
+// On a shared store, a delivery actor catches up on every node's log at
+// once: per log, the local events after its position there (0 for a log
+// it has not read yet) matching any pattern, at most `limit` per log.
+struct shared_log_scan {
+  std::vector<std::string> patterns;
+  std::map<std::string, uint64_t> after;  // by log
+  std::size_t limit = 256;
+};
+
+struct shared_log_pages {
+  std::map<std::string, log_page> logs;  // every log of the store
+  std::string error;
+};
+
+// A lease round's outcome: what this node holds now (endpoint id → fence),
+// or why the round failed (then nothing is known).
+struct lease_grant {
+  std::map<std::string, uint64_t> held;
+  std::string error;
+};
+
 // The controller's answer to an endpoint call.
 using endpoint_reply = registry_reply<endpoint_config>;
 
@@ -109,6 +136,11 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::replay_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::replay_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::log_scan)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::log_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::shared_log_scan)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::lease_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::lease_grant)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::shared_log_pages)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<evmesh::pending_delivery>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::endpoint_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::endpoint_config)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::endpoint_progress)

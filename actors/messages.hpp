@@ -122,14 +122,15 @@ using store_writer_actor = caf::typed_actor<
   caf::replies_to<dl_save_atom, std::vector<endpoint_progress>>::with<bool>,
   caf::replies_to<dl_close_atom, std::string, bool>::with<bool>,
   caf::replies_to<dl_attempts_atom, std::string, uint64_t>::with<std::vector<attempt_record>>,
-  caf::replies_to<dl_status_atom, uint64_t>::with<delivery_status>,
+  caf::replies_to<dl_status_atom, event_ptr>::with<delivery_status>,
   caf::replies_to<dl_replay_atom, replay_request>::with<replay_result>>;
 
 // Reads retained history on its own connection, beside the writer.
 using store_reader_actor = caf::typed_actor<
   caf::replies_to<history_atom, history_query>::with<history_page>,
   caf::replies_to<find_atom, std::string>::with<std::optional<event>>,
-  caf::replies_to<dl_scan_atom, log_scan>::with<log_page>>;
+  caf::replies_to<dl_scan_atom, log_scan>::with<log_page>,
+  caf::replies_to<dl_scan_atom, shared_log_scan>::with<shared_log_pages>>;
 
 // Takes events in, stamps and batches them, acks once durable, routes them.
 // ingest takes events received from a peer node as they are (id, time,

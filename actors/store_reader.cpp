@@ -1,6 +1,8 @@
 // See store_reader.hpp.
 #include "actors/store_reader.hpp"
 
+#include "node/store_rows.hpp"
+
 #include <evmesh/topic.hpp>
 
 #include <algorithm>
@@ -30,10 +32,7 @@ store_reader_actor::behavior_type reader(store_reader_actor::pointer, std::share
     },
     [db](dl_scan_atom, const log_scan& q) -> log_page {
       log_page page;
-      auto keep = [&](std::string_view topic) {
-        return std::any_of(q.patterns.begin(), q.patterns.end(),
-                           [&](const std::string& p) { return topic_matches(p, topic); });
-      };
+      auto keep = [&](std::string_view topic) { return matches_any(q.patterns, topic); };
       try {
         page.events = db->scan(q.after_seq, q.limit, keep, max_scanned_rows, page.scanned_to);
         if (page.events.size() < q.limit) {
@@ -47,6 +46,21 @@ store_reader_actor::behavior_type reader(store_reader_actor::pointer, std::share
         page.error = e.what();
       }
       return page;
+    },
+    [db](dl_scan_atom, const shared_log_scan& q) -> shared_log_pages {
+      shared_log_pages out;
+      auto keep = [&](std::string_view topic) { return matches_any(q.patterns, topic); };
+      try {
+        for (const auto& log : db->logs()) {
+          auto& page = out.logs[log];
+          auto after = q.after.find(log);
+          page.scanned_to = after == q.after.end() ? 0 : after->second;
+          page.events = db->scan_log(log, page.scanned_to, q.limit, keep, max_scanned_rows, page.scanned_to);
+        }
+      } catch (const std::exception& e) {
+        out.error = e.what();
+      }
+      return out;
     },
     [db](find_atom, const std::string& id) -> std::optional<event> {
       try {

@@ -113,7 +113,7 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
       out.error = "delivery state unavailable";
       return guarded(*self->state.probe, "delivery store open", [&] {
         delivery_snapshot snap;
-        snap.cursor = st.deliveries->open_endpoint(endpoint_id, st.db->stats().last_seq);
+        snap.cursors = st.deliveries->open_endpoint(endpoint_id, st.db->stats().last_seq);
         snap.pending = st.deliveries->pending(endpoint_id);
         return snap;
       }, out);
@@ -133,11 +133,13 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
     [self](dl_attempts_atom, const std::string& endpoint_id, uint64_t limit) {
       return guarded(*self->state.probe, "delivery store attempts", [&] { return self->state.deliveries->attempts(endpoint_id, limit); });
     },
-    [self](dl_status_atom, uint64_t seq) -> delivery_status {
+    [self](dl_status_atom, const event_ptr& e) -> delivery_status {
       delivery_status failed;
       failed.error = "delivery state unavailable";
       return guarded(*self->state.probe, "delivery store status", [&] {
-        return delivery_status{self->state.deliveries->rows_for_seq(seq), self->state.deliveries->cursors(), {}};
+        auto& deliveries = *self->state.deliveries;
+        auto [log, seq] = deliveries.home_of(*e);
+        return delivery_status{seq, deliveries.rows_for_seq(log, seq), deliveries.cursors(log), {}};
       }, failed);
     },
     [self](dl_replay_atom, const replay_request& req) -> replay_result {
@@ -153,12 +155,12 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
                                    : std::min(last, static_cast<uint64_t>(req.until));
         if (out.from_seq > out.to_seq)
           return out;
-        out.events = st.deliveries->queue_replay(req.endpoint_id, req.patterns, out.from_seq, out.to_seq,
-                                                 req.limit, now_us());
+        out.rows = st.deliveries->queue_replay(req.endpoint_id, req.patterns, out.from_seq, out.to_seq,
+                                               req.limit, now_us());
         // `limit` reached: there may be more (replay again from to_seq + 1)
-        if (!out.events.empty() && out.events.size() == req.limit) {
+        if (!out.rows.empty() && out.rows.size() == req.limit) {
           out.truncated = true;
-          out.to_seq = out.events.back().seq;
+          out.to_seq = out.rows.back().e.seq;
         }
         return out;
       }, failed);

@@ -122,6 +122,14 @@ void add_node_options(option_parser& parser, node_config& cfg) {
                   }
                 }
               }});
+  parser.add({"delivery-lease", "SECONDS",
+              "PostgreSQL store: how long a node's lease on delivering an endpoint lasts unrenewed; a dead "
+              "node's endpoints move to live nodes within about this (default 10; fractions allowed)",
+              [&](const std::string& v) {
+                cfg.delivery_lease = parse_seconds("delivery-lease", v, false);
+                if (cfg.delivery_lease < std::chrono::milliseconds{300})
+                  throw usage_error("--delivery-lease must be at least 0.3 seconds");
+              }});
   parser.add({"max-body", "BYTES", "largest HTTP request body (default 1048576)",
               [&](const std::string& v) { cfg.max_body_bytes = parse_count("max-body", v); }});
   parser.add({"retention-age", "SECONDS", "delete events older than this (default 604800; 0 keeps all)",

@@ -177,19 +177,20 @@ void handle_endpoint_call(const http_api_context& ctx, admin_call call, http::re
 void render_event_deliveries(caf::event_based_actor* gw, const http_api_context& ctx, const event& e,
                              std::function<void(std::string)> done) {
   auto topic = e.topic;
-  auto seq = e.seq;
+  auto shared = std::make_shared<const event>(e);
   gw->request(ctx.controller, admin_call_timeout, ep_list_atom::value)
     .then(
-      [gw, ctx, topic, seq, done](const std::vector<endpoint_config>& all) {
+      [gw, ctx, topic, shared, done](const std::vector<endpoint_config>& all) {
         std::vector<endpoint_config> matching;
         for (const auto& ep : all)
           if (std::any_of(ep.topics.begin(), ep.topics.end(), [&](const auto& p) { return topic_matches(p, topic); }))
             matching.push_back(ep);
         if (matching.empty())
           return done("[]");
-        gw->request(ctx.writer, admin_call_timeout, dl_status_atom::value, seq)
+        gw->request(ctx.writer, admin_call_timeout, dl_status_atom::value, event_ptr(shared))
           .then(
-            [matching, seq, done](const delivery_status& status) {
+            [matching, done](const delivery_status& status) {
+              auto seq = status.seq;
               json out = json::array();
               for (const auto& ep : matching) {
                 json one{{"endpoint_id", ep.id}, {"url", ep.url}};

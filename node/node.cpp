@@ -8,6 +8,7 @@
 #include "actors/controller.hpp"
 #include "actors/delivery_manager.hpp"
 #include "actors/gateway.hpp"
+#include "actors/lease_keeper.hpp"
 #include "actors/publisher.hpp"
 #include "actors/router.hpp"
 #include "actors/store_reader.hpp"
@@ -109,6 +110,7 @@ struct node::impl {
   publisher_actor publisher;
   controller_actor controller;
   caf::actor delivery_manager;
+  caf::actor lease_keeper;  // shared store only
   std::shared_ptr<webhook::client_pool> webhook_client;
   // The bridges' connections; destroyed after the actor system (the bridge
   // actors hold connections into it).
@@ -182,6 +184,11 @@ struct node::impl {
       std::chrono::duration_cast<std::chrono::microseconds>(config.webhook_disable_after).count();
     delivery.probe = &probe;
     delivery.owns = [this](const std::string& endpoint_id) { return owner_of(endpoint_id) == config.name; };
+    if (auto leases = open_lease_table(where, config.delivery_lease)) {
+      lease_keeper = spawn_lease_keeper(sys, std::move(leases));
+      delivery.lease_keeper = lease_keeper;
+      delivery.lease = config.delivery_lease;
+    }
     delivery_manager = spawn_delivery_manager(sys, std::move(delivery));
     gateway = spawn_gateway(sys);
     ws_client::options bridge_client;
@@ -346,11 +353,13 @@ struct node::impl {
       cluster_manager = nullptr;
       cluster_listener = nullptr;
       webhook_client->stop();
-      for (auto actor : {bridge_manager, delivery_manager, caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(publisher),
+      for (auto actor : {bridge_manager, delivery_manager, lease_keeper, caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(publisher),
                          caf::actor_cast<caf::actor>(router), caf::actor_cast<caf::actor>(reader),
                          caf::actor_cast<caf::actor>(writer), gateway})
-        caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+        if (actor)
+          caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
       delivery_manager = nullptr;
+      lease_keeper = nullptr;
       bridge_manager = nullptr;
       controller = nullptr;
       publisher = nullptr;

@@ -84,6 +84,20 @@ CREATE TABLE evmesh_delivery_attempts(
 CREATE INDEX evmesh_delivery_attempts_by_endpoint ON evmesh_delivery_attempts(node, endpoint_id, n);
 CREATE INDEX evmesh_delivery_attempts_by_seq ON evmesh_delivery_attempts(node, seq);
 )sql",
+  // 2: the shared delivery queue. An endpoint's delivery state is keyed by
+  // the log it reads (the node column is now "whose log"); one node at a
+  // time holds an endpoint's lease; a log's local events are read by index.
+  R"sql(
+CREATE TABLE evmesh_endpoint_leases(
+  endpoint_id text        PRIMARY KEY,
+  holder      text        NOT NULL,
+  expires_at  timestamptz NOT NULL,
+  fence       bigint      NOT NULL);
+CREATE INDEX evmesh_events_local ON evmesh_events(node, seq) WHERE origin IS NULL;
+CREATE INDEX evmesh_delivery_cursors_by_endpoint ON evmesh_delivery_cursors(endpoint_id);
+CREATE INDEX evmesh_delivery_states_by_endpoint ON evmesh_delivery_states(endpoint_id, state);
+CREATE INDEX evmesh_delivery_attempts_by_endpoint_n ON evmesh_delivery_attempts(endpoint_id, n);
+)sql",
 };
 
 } // namespace

@@ -9,7 +9,7 @@
 namespace evmesh::pg {
 
 // The schema version this build writes.
-constexpr int schema_version = 1;
+constexpr int schema_version = 2;
 
 // Creates or migrates the schema to schema_version, serialised across nodes
 // by an advisory lock. Throws std::runtime_error when the database's schema

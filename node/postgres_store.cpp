@@ -39,6 +39,7 @@ std::vector<pg::statement_text> statements() {
     {"set_last_seq",
      "INSERT INTO evmesh_logs(node, last_seq) VALUES($1, $2) ON CONFLICT (node) DO UPDATE SET last_seq = EXCLUDED.last_seq"},
     {"peer_cursors", "SELECT origin, seq FROM evmesh_peer_cursors WHERE node = $1"},
+    {"logs", "SELECT node FROM evmesh_logs ORDER BY node"},
     {"scan", select_events("seq > $2 ORDER BY seq LIMIT $3")},
     {"scan_local", select_events("seq > $2 AND origin IS NULL ORDER BY seq LIMIT $3")},
     {"find", std::string("SELECT ") + pg::event_columns + " FROM evmesh_events WHERE node = $1 AND seq = "
@@ -148,6 +149,22 @@ public:
                                 const std::function<bool(std::string_view)>& keep, std::size_t max_scanned,
                                 uint64_t& scanned_to, bool& at_end) override {
     pg::event_pages rows(*db_, "scan_local", node_, after_seq, max_scanned);
+    return collect_scan(rows, after_seq, limit, keep, max_scanned, scanned_to, at_end);
+  }
+
+  std::vector<std::string> logs() override {
+    auto r = db_->run("logs");
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i)
+      out.push_back(r.text(i, 0));
+    return out;
+  }
+
+  std::vector<event> scan_log(const std::string& log, uint64_t after_seq, std::size_t limit,
+                              const std::function<bool(std::string_view)>& keep, std::size_t max_scanned,
+                              uint64_t& scanned_to) override {
+    bool at_end = false;
+    pg::event_pages rows(*db_, "scan_local", log, after_seq, max_scanned);
     return collect_scan(rows, after_seq, limit, keep, max_scanned, scanned_to, at_end);
   }
 

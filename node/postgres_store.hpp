@@ -4,8 +4,10 @@
 #pragma once
 
 #include "node/delivery_store.hpp"
+#include "node/lease_table.hpp"
 #include "node/store.hpp"
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -22,5 +24,7 @@ struct postgres_location {
 // newer than this build knows.
 std::unique_ptr<store> open_postgres_store(const postgres_location& where, store_access access);
 std::unique_ptr<delivery_store> open_postgres_delivery_store(const postgres_location& where);
+// `lease`: how long a claim lasts unrenewed.
+std::unique_ptr<lease_table> open_postgres_leases(const postgres_location& where, std::chrono::milliseconds lease);
 
 } // namespace evmesh

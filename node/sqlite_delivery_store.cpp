@@ -98,8 +98,8 @@ public:
   void save(const std::vector<endpoint_progress>& progress) override {
     transaction([&] {
       for (const auto& p : progress) {
-        if (p.cursor)
-          s_->set_cursor.bind(1, p.endpoint_id).bind(2, static_cast<int64_t>(*p.cursor)).run();
+        for (const auto& [log, cursor] : p.cursors)  // one log here: ""
+          s_->set_cursor.bind(1, p.endpoint_id).bind(2, static_cast<int64_t>(cursor)).run();
         if (p.last_success_us)
           s_->set_success.bind(1, p.endpoint_id).bind(2, *p.last_success_us).run();
         if (p.failing_since_us)
@@ -116,14 +116,14 @@ public:
     });
   }
 
-  endpoint_cursor open_endpoint(const std::string& endpoint_id, uint64_t start_seq) override {
+  std::vector<endpoint_cursor> open_endpoint(const std::string& endpoint_id, uint64_t start_seq) override {
     s_->add_cursor.bind(1, endpoint_id).bind(2, static_cast<int64_t>(start_seq)).run();
     auto& s = s_->get_cursor;
     reset_on_exit guard{s};
     s.bind(1, endpoint_id);
     if (!s.step())
       throw std::runtime_error("delivery cursor for " + endpoint_id + " vanished");
-    return read_cursor(s);
+    return {read_cursor(s)};
   }
 
   std::vector<pending_delivery> pending(const std::string& endpoint_id) override {
@@ -158,13 +158,15 @@ public:
     s.bind(1, endpoint_id).bind(2, static_cast<int64_t>(limit));
     std::vector<attempt_record> out;
     while (s.step())
-      out.push_back({s.text(0), s.text(1), static_cast<uint64_t>(s.integer(2)),
+      out.push_back({s.text(0), s.text(1), "", static_cast<uint64_t>(s.integer(2)),
                      static_cast<uint32_t>(s.integer(3)), s.integer(4), static_cast<int>(s.integer(5)),
                      s.integer(6), s.text(7), s.text(8)});
     return out;
   }
 
-  std::vector<delivery_row> rows_for_seq(uint64_t seq) override {
+  std::pair<std::string, uint64_t> home_of(const event& e) const override { return {"", e.seq}; }
+
+  std::vector<delivery_row> rows_for_seq(const std::string&, uint64_t seq) override {
     auto& s = s_->rows_for_seq;
     reset_on_exit guard{s};
     s.bind(1, static_cast<int64_t>(seq));
@@ -174,7 +176,7 @@ public:
     return out;
   }
 
-  std::vector<endpoint_cursor> cursors() override {
+  std::vector<endpoint_cursor> cursors(const std::string&) override {
     auto& s = s_->all_cursors;
     reset_on_exit guard{s};
     std::vector<endpoint_cursor> out;
@@ -183,10 +185,10 @@ public:
     return out;
   }
 
-  std::vector<event> queue_replay(const std::string& endpoint_id, const std::vector<std::string>& patterns,
-                                  uint64_t from_seq, uint64_t to_seq, std::size_t limit,
-                                  int64_t now) override {
-    std::vector<event> out;
+  std::vector<pending_delivery> queue_replay(const std::string& endpoint_id, const std::vector<std::string>& patterns,
+                                             uint64_t from_seq, uint64_t to_seq, std::size_t limit,
+                                             int64_t now) override {
+    std::vector<pending_delivery> out;
     transaction([&] {
       auto& s = s_->events_between;
       reset_on_exit guard{s};
@@ -194,8 +196,8 @@ public:
       while (out.size() < limit && s.step()) {
         if (!matches_any(patterns, s.text(2)))
           continue;
-        out.push_back(sqlite::read_event(s));
-        const auto& e = out.back();
+        auto e = sqlite::read_event(s);
+        out.push_back({{endpoint_id, "", e.seq, e.id, delivery_state::queued, 0, now, 0, "", now}, e});
         s_->put_row.bind(1, endpoint_id).bind(2, static_cast<int64_t>(e.seq)).bind(3, e.id)
           .bind(4, delivery_state::queued).bind(5, int64_t{0}).bind(6, now).bind(7, int64_t{0})
           .bind(8, "").bind(9, now).run();
@@ -267,7 +269,7 @@ private:
   };
 
   static endpoint_cursor read_cursor(const statement& s) {
-    return {s.text(0), static_cast<uint64_t>(s.integer(1)), static_cast<uint64_t>(s.integer(2)), s.integer(3),
+    return {s.text(0), "", static_cast<uint64_t>(s.integer(1)), static_cast<uint64_t>(s.integer(2)), s.integer(3),
             s.integer(4)};
   }
 

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,6 +85,19 @@ public:
                                         const std::function<bool(std::string_view topic)>& keep,
                                         std::size_t max_scanned, uint64_t& scanned_to,
                                         bool& at_end) = 0;
+
+  // A shared store (PostgreSQL) holds every node's log: their names (a
+  // node's log appears with its first event). Empty on a per-node store.
+  virtual std::vector<std::string> logs() { return {}; }
+
+  // Like scan_local, over the local events of the named node's log (a
+  // shared store only: the webhook delivery of whichever node holds an
+  // endpoint's lease reads every node's log).
+  virtual std::vector<event> scan_log(const std::string& /*log*/, uint64_t /*after_seq*/, std::size_t /*limit*/,
+                                      const std::function<bool(std::string_view topic)>& /*keep*/,
+                                      std::size_t /*max_scanned*/, uint64_t& /*scanned_to*/) {
+    throw std::logic_error("this store holds only its own node's log");
+  }
 
   // Per peer node, the highest origin_seq of its events stored here: where
   // its link resumes after a restart (appended with the events, atomically).

@@ -70,4 +70,10 @@ std::unique_ptr<delivery_store> open_delivery_store(const store_location& where)
   return open_sqlite_delivery_store(where.data_dir);
 }
 
+std::unique_ptr<lease_table> open_lease_table(const store_location& where, std::chrono::milliseconds lease) {
+  if (where.kind == store_location::backend::postgres)
+    return open_postgres_leases(postgres(where), lease);
+  return nullptr;
+}
+
 } // namespace evmesh

@@ -5,8 +5,10 @@
 #pragma once
 
 #include "node/delivery_store.hpp"
+#include "node/lease_table.hpp"
 #include "node/store.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -35,5 +37,8 @@ std::string redact_password(const std::string& url);
 
 std::unique_ptr<store> open_store(const store_location& where, store_access access);
 std::unique_ptr<delivery_store> open_delivery_store(const store_location& where);
+// The endpoint leases of a shared store; null for SQLite (each node
+// delivers what it owns from its own log).
+std::unique_ptr<lease_table> open_lease_table(const store_location& where, std::chrono::milliseconds lease);
 
 } // namespace evmesh

@@ -45,6 +45,10 @@ struct node_config {
   std::vector<double> retry_schedule;                // seconds; empty: the contract's default
   std::chrono::milliseconds webhook_timeout{15000};  // one webhook request, in all
   std::chrono::seconds webhook_disable_after{5 * 24 * 3600};  // failing this long without a success
+  // PostgreSQL store: how long a node's claim on delivering an endpoint
+  // lasts unrenewed (renewed every third of it); a dead node's endpoints
+  // move to live nodes within about this long.
+  std::chrono::milliseconds delivery_lease{10000};
   // WebSocket bridges reconnect after backoff_min, doubling up to backoff_max
   // (each ±20 % jitter).
   std::chrono::milliseconds bridge_backoff_min{500};
