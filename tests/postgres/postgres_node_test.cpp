@@ -3,7 +3,8 @@
 // with PostgreSQL as the store; and PostgreSQL stopped and started while a
 // client publishes: every event answered 202 is in the history afterwards,
 // the others were answered 503 with Retry-After, /healthz and /metrics say
-// the store is down meanwhile, and the node recovers by itself.
+// the store is down meanwhile, and the node recovers by itself, webhook
+// deliveries included.
 #include "support/api_client.hpp"
 #include "support/node_process.hpp"
 #include "support/postgres_server.hpp"
@@ -11,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <thread>
@@ -94,8 +96,11 @@ TEST(postgres_node, postgres_restarted_under_publish_load_loses_nothing) {
   temp_dir data;
   postgres_server server;  // its own: this test stops it
   auto url = server.create_database();
-  node_process node(data.path(), {"--store", url});
+  receiver_process receiver;
+  node_process node(data.path(), {"--store", url, "--allow-private-targets", "--delivery-lease", "2"});
   api_client api(node.url(), node.admin_token());
+  auto endpoint = api.post("/v1/endpoints", {{"url", receiver.url()}, {"topics", {"load.*"}}});
+  ASSERT_EQ(endpoint.status, 201) << endpoint.body;
 
   std::atomic<bool> done{false};
   std::atomic<int> accepted_count{0}, refused_count{0};
@@ -140,6 +145,20 @@ TEST(postgres_node, postgres_restarted_under_publish_load_loses_nothing) {
   for (const auto& id : accepted)
     EXPECT_TRUE(stored.count(id)) << id << " was answered 202 but is not in the history";
   EXPECT_NE(api.get("/metrics").body.find("evmesh_store_up 1"), std::string::npos);
+
+  // Webhook deliveries paused with the store and resumed by themselves:
+  // every accepted event reaches the endpoint.
+  auto got = receiver.wait_until([&](const json& requests) {
+    std::set<std::string> delivered;
+    for (const auto& r : requests)
+      delivered.insert(r["id"].get<std::string>());
+    return std::includes(delivered.begin(), delivered.end(), accepted.begin(), accepted.end());
+  });
+  std::set<std::string> delivered;
+  for (const auto& r : got)
+    delivered.insert(r["id"].get<std::string>());
+  for (const auto& id : accepted)
+    EXPECT_TRUE(delivered.count(id)) << id << " was answered 202 but never delivered";
 }
 
 } // namespace
