@@ -94,7 +94,7 @@ struct delivery_actor_state {
     for (std::size_t i = 0; i < logs.size(); ++i)
       if (logs[i].log == log)
         return i;
-    logs.push_back(log_follower{log});
+    logs.emplace_back().log = log;
     return logs.size() - 1;
   }
 
@@ -108,7 +108,7 @@ struct delivery_actor_state {
     if (f.tracked.count(seq))
       return;
     f.outstanding.insert(seq);
-    ready.push_back(item{std::move(e), log, seq});
+    ready.push_back(item{std::move(e), log, seq, nullptr, 0, false, 0});
   }
 };
 
@@ -154,13 +154,13 @@ void scan_own_log(delivery_pointer self) {
 // Shared store: the next page of every log, merged in time order (each
 // log's own order kept).
 void scan_every_log(delivery_pointer self) {
-  auto& st = self->state;
-  shared_log_scan q{st.ep().topics, {}, scan_page};
-  for (const auto& f : st.logs)
+  auto& state = self->state;
+  shared_log_scan q{state.ep().topics, {}, scan_page};
+  for (const auto& f : state.logs)
     q.after[f.log] = f.read_to;
-  st.more = false;  // a routed event arriving from now on sets it again
-  st.last_scan_us = now_us();
-  self->request(st.setup.reader, actor_timeout, dl_scan_atom::value, std::move(q))
+  state.more = false;  // a routed event arriving from now on sets it again
+  state.last_scan_us = now_us();
+  self->request(state.setup.reader, actor_timeout, dl_scan_atom::value, std::move(q))
     .then(
       [self](shared_log_pages& pages) {
         auto& st = self->state;

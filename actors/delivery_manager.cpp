@@ -33,6 +33,7 @@ struct manager_state {
   std::map<std::string, uint64_t> to_release;
   bool lease_round_running = false;
   bool lease_round_failed = false;  // the last round failed (logged once)
+  bool released = false;            // the node is stopping: no more claims
   std::unordered_map<uint64_t, running_endpoint> running;  // by number (the trie's id)
   std::unordered_map<std::string, uint64_t> number_of;
   uint64_t next_number = 1;
@@ -174,7 +175,7 @@ void follow_leases(manager_pointer self) {
 
 void run_lease_round(manager_pointer self) {
   auto& st = self->state;
-  if (st.lease_round_running)
+  if (st.lease_round_running || st.released)
     return;
   lease_request request;
   for (const auto& [id, ep] : st.known) {
@@ -197,21 +198,23 @@ void run_lease_round(manager_pointer self) {
   self->request(st.setup.lease_keeper, actor_timeout, lease_atom::value, std::move(request))
     .then(
       [self, sent](lease_grant& grant) {
-        auto& st = self->state;
-        st.lease_round_running = false;
+        auto& state = self->state;
+        state.lease_round_running = false;
+        if (state.released)
+          return;
         if (!grant.error.empty()) {
-          if (!st.lease_round_failed)
+          if (!state.lease_round_failed)
             log_line() << "evmesh: renewing webhook delivery leases failed: " << grant.error;
-          st.lease_round_failed = true;
+          state.lease_round_failed = true;
           return;
         }
-        if (st.lease_round_failed)
+        if (state.lease_round_failed)
           log_line() << "evmesh: webhook delivery leases renewed again";
-        st.lease_round_failed = false;
-        st.held = std::move(grant.held);
-        for (const auto& [id, fence] : st.to_release)  // released while the round ran
-          st.held.erase(id);
-        st.held_until = sent + st.setup.lease * 2 / 3;
+        state.lease_round_failed = false;
+        state.held = std::move(grant.held);
+        for (const auto& [id, fence] : state.to_release)  // released while the round ran
+          state.held.erase(id);
+        state.held_until = sent + state.setup.lease * 2 / 3;
         follow_leases(self);
       },
       [self](caf::error&) { self->state.lease_round_running = false; });
@@ -398,6 +401,24 @@ caf::behavior manager(manager_pointer self, delivery_manager_setup setup) {
     [self](lease_atom) {
       run_lease_round(self);
       self->delayed_send(self, self->state.setup.lease / 3, lease_atom::value);
+    },
+    // At node stop, after the last flush: stops delivering and gives every
+    // lease up, so other nodes take the endpoints over at once rather than
+    // when the leases run out. Answers once the store took it (or not).
+    [self](release_atom) -> caf::result<bool> {
+      auto& st = self->state;
+      st.released = true;
+      if (!st.shared())
+        return true;
+      lease_request request;
+      request.release_all = true;  // also what a round still running may claim
+      st.held.clear();
+      follow_leases(self);
+      auto promise = self->make_response_promise<bool>();
+      self->request(st.setup.lease_keeper, actor_timeout, lease_atom::value, std::move(request))
+        .then([promise](const lease_grant& grant) mutable { promise.deliver(grant.error.empty()); },
+              [promise](caf::error&) mutable { promise.deliver(false); });
+      return promise;
     },
     [self](wake_atom, const std::string& id) {  // a failed delivery actor's restart
       auto& st = self->state;

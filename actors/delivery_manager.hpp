@@ -24,7 +24,8 @@
 // Messages: (controller_actor) once, to learn where disables go;
 // (ep_update_atom, endpoint_config), (ep_remove_atom, id) from the
 // controller; (replay_atom, replay_request) → replay_result from the edge;
-// (flush_atom) → bool at node stop; the router's (deliver_atom, batch) and
+// (flush_atom) → bool at node stop, then (release_atom) → bool (gives the
+// leases up); the router's (deliver_atom, batch) and
 // (overflow_atom, reason); the actors' (progress_atom, ...) and
 // (ep_disable_atom, id, reason).
 #pragma once

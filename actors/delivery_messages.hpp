@@ -48,6 +48,7 @@ using resync_atom = caf::atom_constant<caf::atom("resync")>;
 using scanned_atom = caf::atom_constant<caf::atom("scanned")>;
 // lease keeper (shared store)
 using lease_atom = caf::atom_constant<caf::atom("lease")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
 
 // The subscriber id the delivery manager uses with the router (the
 // controller numbers its subscribers from 1 upwards, so never this one).

@@ -137,9 +137,9 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
       delivery_status failed;
       failed.error = "delivery state unavailable";
       return guarded(*self->state.probe, "delivery store status", [&] {
-        auto& deliveries = *self->state.deliveries;
-        auto [log, seq] = deliveries.home_of(*e);
-        return delivery_status{seq, deliveries.rows_for_seq(log, seq), deliveries.cursors(log), {}};
+        auto& delivery = *self->state.deliveries;
+        auto [log, seq] = delivery.home_of(*e);
+        return delivery_status{seq, delivery.rows_for_seq(log, seq), delivery.cursors(log), {}};
       }, failed);
     },
     [self](dl_replay_atom, const replay_request& req) -> replay_result {

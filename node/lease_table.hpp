@@ -20,6 +20,7 @@ struct lease_request {
   std::vector<std::string> claim;           // take when free or expired; renew when ours
   std::vector<std::string> claim_orphans;   // take only when expired for a whole lease more (nobody claims it)
   std::map<std::string, uint64_t> release;  // give up (ours, by fence), so another node may take it at once
+  bool release_all = false;                 // give up every lease this node holds (it is stopping)
 };
 
 class lease_table {

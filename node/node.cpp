@@ -344,6 +344,9 @@ struct node::impl {
                      log_line() << "evmesh: flushing webhook progress at stop failed: "
                                 << caf::to_string(err);
                    });
+        // Shared store: the other nodes take this node's endpoints over now.
+        self->request(delivery_manager, std::chrono::seconds{10}, release_atom::value)
+          .receive([](bool) {}, [](caf::error&) {});
       }
       // The cluster goes first: links stop sending, the listener stops
       // taking events in (peers resend what was not acked).

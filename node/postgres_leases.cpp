@@ -24,6 +24,7 @@ std::vector<pg::statement_text> statements() {
               "FOR UPDATE SKIP LOCKED) RETURNING l.fence"},
     {"release", "UPDATE evmesh_endpoint_leases SET expires_at = '-infinity' "
                 "WHERE endpoint_id = $1 AND holder = $2 AND fence = $3::bigint"},
+    {"release_all", "UPDATE evmesh_endpoint_leases SET expires_at = '-infinity' WHERE holder = $1"},
   };
 }
 
@@ -33,6 +34,8 @@ public:
     : node_(where.node), lease_ms_(lease.count()), db_(where.url, where.display, statements()) {}
 
   std::map<std::string, uint64_t> round(const lease_request& request) override {
+    if (request.release_all)
+      db_.run("release_all", params{}.text(node_));
     for (const auto& [id, fence] : request.release)
       db_.run("release", params{}.text(id).text(node_).integer(static_cast<int64_t>(fence)));
     std::map<std::string, uint64_t> held;

@@ -18,6 +18,7 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
+constexpr auto delivered_ids = &receiver_process::delivered_ids;
 
 const std::string token = "cluster-webhook-test-token";
 
@@ -56,14 +57,6 @@ std::vector<std::string> publish(const node_process& n, int first, int count) {
   for (const auto& ack : r.json())
     ids.push_back(ack["id"]);
   return ids;
-}
-
-std::set<std::string> delivered_ids(const json& requests) {
-  std::set<std::string> out;
-  for (const auto& r : requests)
-    if (r["answered"] == 200)
-      out.insert(r["id"].get<std::string>());
-  return out;
 }
 
 TEST(ClusterWebhooks, the_owner_delivers_events_from_every_node_and_a_survivor_takes_over) {

@@ -79,11 +79,7 @@ TEST(postgres_node, publishes_serves_history_and_delivers_webhooks_from_postgres
   EXPECT_EQ(history_ids(api), published);
 
   auto got = receiver.wait_until([&](const json& requests) { return requests.size() >= published.size(); });
-  std::set<std::string> delivered;
-  for (const auto& r : got)
-    if (r["answered"] == 200)
-      delivered.insert(r["id"].get<std::string>());
-  EXPECT_EQ(delivered, published);
+  EXPECT_EQ(receiver_process::delivered_ids(got), published);
 
   // Restarted on the same database, the node still has it all.
   EXPECT_EQ(node.stop(), 0);
@@ -149,14 +145,10 @@ TEST(postgres_node, postgres_restarted_under_publish_load_loses_nothing) {
   // Webhook deliveries paused with the store and resumed by themselves:
   // every accepted event reaches the endpoint.
   auto got = receiver.wait_until([&](const json& requests) {
-    std::set<std::string> delivered;
-    for (const auto& r : requests)
-      delivered.insert(r["id"].get<std::string>());
+    auto delivered = receiver_process::delivered_ids(requests);
     return std::includes(delivered.begin(), delivered.end(), accepted.begin(), accepted.end());
   });
-  std::set<std::string> delivered;
-  for (const auto& r : got)
-    delivered.insert(r["id"].get<std::string>());
+  auto delivered = receiver_process::delivered_ids(got);
   for (const auto& id : accepted)
     EXPECT_TRUE(delivered.count(id)) << id << " was answered 202 but never delivered";
 }

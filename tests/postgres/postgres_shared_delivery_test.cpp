@@ -26,6 +26,7 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
+constexpr auto delivered_ids = &receiver_process::delivered_ids;
 
 const std::string token = "shared-delivery-test-token";
 
@@ -96,14 +97,6 @@ private:
   std::vector<std::string> accepted_;
   std::thread thread_;
 };
-
-std::set<std::string> delivered_ids(const json& requests) {
-  std::set<std::string> out;
-  for (const auto& r : requests)
-    if (r["answered"] == 200)
-      out.insert(r["id"].get<std::string>());
-  return out;
-}
 
 TEST(shared_delivery, a_survivor_delivers_everything_the_killed_holder_and_the_others_accepted) {
   auto store = postgres_server::shared().create_database();

@@ -203,6 +203,12 @@ TEST(postgres_store, a_lease_has_one_holder_and_its_fence_refuses_a_former_holde
   waited = until_held([&] { return leases_b->round(orphan); });
   EXPECT_GE(waited, 2 * lease - 100ms);
   EXPECT_EQ(leases_b->round(claim), (std::map<std::string, uint64_t>{{"ep", 4}}));
+
+  // A node that stops gives every lease up at once.
+  evmesh::lease_request stopping;
+  stopping.release_all = true;
+  EXPECT_TRUE(leases_b->round(stopping).empty());
+  EXPECT_EQ(leases_a->round(claim), (std::map<std::string, uint64_t>{{"ep", 5}}));
 }
 
 } // namespace

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <regex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -52,6 +53,16 @@ public:
       got = received()["requests"];
     }
     return got;
+  }
+
+  // The event ids among `requests` (as received() lists them) that were
+  // answered 200.
+  static std::set<std::string> delivered_ids(const nlohmann::json& requests) {
+    std::set<std::string> out;
+    for (const auto& r : requests)
+      if (r["answered"] == 200)
+        out.insert(r["id"].get<std::string>());
+    return out;
   }
 
 private:
