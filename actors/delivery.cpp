@@ -19,7 +19,7 @@ constexpr std::size_t max_waiting = 10000;  // events waiting for a retry before
 constexpr uint32_t breaker_threshold = 5;
 constexpr int64_t max_breaker_cooldown_us = int64_t{10} * 60 * 1000000;
 constexpr auto actor_timeout = std::chrono::seconds{30};
-constexpr int64_t shared_poll_us = 1000000;  // shared store: scan every log at least this often
+constexpr int64_t shared_poll_us = 5000000;  // shared store: scan every log at least this often
 
 // One log the queue reads (see delivery.hpp) and where the endpoint is in it.
 struct log_follower {

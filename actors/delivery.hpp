@@ -8,8 +8,9 @@
 //     memory).
 //   - shared store (PostgreSQL): every node's local events, in time order
 //     across logs. It only scans, when a routed event says there is
-//     something new and once a second (a node that died before its events
-//     reached this one), and only while this node holds the endpoint's lease.
+//     something new, when it starts, and every 5 s (a node that died before
+//     its events reached this one), and only while this node holds the
+//     endpoint's lease.
 //
 // Per event: at-least-once, the same webhook-id on every attempt, attempts
 // on the retry schedule with ±20 % jitter, Retry-After honoured on 429/503

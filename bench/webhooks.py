@@ -77,6 +77,23 @@ def count(port):
     return request(port, "GET", "/count")[1]["count"]
 
 
+def wait_delivering(port, endpoints):
+    """Until the node runs a delivery actor for every endpoint (on PostgreSQL
+    it first claims their leases, up to a third of a lease later): the
+    measurement is of delivering, not of claiming."""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        c.request("GET", "/metrics")
+        body = c.getresponse().read().decode()
+        c.close()
+        found = re.search(r"^evmesh_webhook_endpoints (\d+)$", body, re.M)
+        if found and int(found.group(1)) >= endpoints:
+            return
+        time.sleep(0.01)  # polling interval
+    raise SystemExit("webhooks bench: the node did not start delivering to every endpoint")
+
+
 STORE = []  # ["--store", URL] with --store
 
 
@@ -118,6 +135,7 @@ def throughput(build, events, endpoints, in_flight, dead):
         status, _ = request(nport, "POST", "/v1/endpoints", {"url": "http://127.0.0.1:9/dead",
                             "topics": ["bench.w"], "max_in_flight": in_flight}, token)
         assert status == 201
+    wait_delivering(nport, endpoints + (1 if dead else 0))
     want = events * endpoints
     data = json.loads(BODY)["data"]
     conn = http.client.HTTPConnection("127.0.0.1", nport, timeout=60)

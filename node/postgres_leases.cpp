@@ -14,8 +14,11 @@ using pg::params;
 
 std::vector<pg::statement_text> statements() {
   return {
+    // A new lease counts as just expired: the node rendezvous hashing
+    // gives the endpoint to takes it at once, an orphan claim only after a
+    // whole lease (so the endpoint does not start on one node and move).
     {"add", "INSERT INTO evmesh_endpoint_leases(endpoint_id, holder, expires_at, fence) "
-            "VALUES($1, '', '-infinity', 0) ON CONFLICT DO NOTHING"},
+            "VALUES($1, '', now(), 0) ON CONFLICT DO NOTHING"},
     // $1 endpoint, $2 this node, $3 lease ms, $4 how long it must have been expired (ms).
     {"claim", "UPDATE evmesh_endpoint_leases l SET holder = $2, expires_at = now() + $3::bigint * interval '1 millisecond', "
               "fence = CASE WHEN l.holder = $2 THEN l.fence ELSE l.fence + 1 END "

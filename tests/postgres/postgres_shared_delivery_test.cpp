@@ -122,10 +122,9 @@ TEST(shared_delivery, a_survivor_delivers_everything_the_killed_holder_and_the_o
     publishers[name] = std::make_unique<publisher>(*n, name);
   // Mid-stream: deliveries are flowing, from every node.
   ASSERT_TRUE(eventually([&] { return delivered_ids(receiver.received()["requests"]).size() >= 100; }, 60s));
+  ASSERT_TRUE(eventually([&] { return holders(nodes, alive).size() == 1; }, 20s));
+  auto holder = holders(nodes, alive)[0];
   auto delivered_before_kill = delivered_ids(receiver.received()["requests"]).size();
-  auto holding = holders(nodes, alive);
-  ASSERT_EQ(holding.size(), 1u);
-  auto holder = holding[0];
   nodes[holder]->kill9();
   auto killed_at = std::chrono::steady_clock::now();
   alive.erase(holder);

@@ -170,6 +170,7 @@ TEST(postgres_store, a_lease_has_one_holder_and_its_fence_refuses_a_former_holde
   evmesh::lease_request claim{{"ep"}, {}, {}};
   evmesh::lease_request orphan{{}, {"ep"}, {}};
 
+  EXPECT_TRUE(leases_b->round({{}, {"ep"}, {}}).empty());  // a new endpoint is nobody's orphan yet
   EXPECT_EQ(leases_a->round(claim), (std::map<std::string, uint64_t>{{"ep", 1}}));
   EXPECT_TRUE(leases_b->round(claim).empty());  // a holds it
   EXPECT_EQ(leases_a->round(claim), (std::map<std::string, uint64_t>{{"ep", 1}}));  // renewed, same fence
