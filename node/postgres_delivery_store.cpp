@@ -36,7 +36,9 @@ std::vector<pg::statement_text> statements() {
   return {
     {"holds_lease", "SELECT 1 FROM evmesh_endpoint_leases WHERE endpoint_id = $1 AND holder = $2 AND fence = $3 "
                     "FOR SHARE"},
-    {"set_cursor", "INSERT INTO evmesh_delivery_cursors(node, endpoint_id, start_seq, cursor) VALUES($1, $2, $3, $3) "
+    // A log without a cursor so far is read from its start (its node began
+    // after the endpoint): its cursor starts at 0.
+    {"set_cursor", "INSERT INTO evmesh_delivery_cursors(node, endpoint_id, start_seq, cursor) VALUES($1, $2, 0, $3) "
                    "ON CONFLICT (node, endpoint_id) DO UPDATE SET cursor = GREATEST(evmesh_delivery_cursors.cursor, "
                    "EXCLUDED.cursor)"},
     {"set_success", "UPDATE evmesh_delivery_cursors SET last_success_us = $2, failing_since_us = 0 "

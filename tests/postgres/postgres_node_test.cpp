@@ -81,6 +81,23 @@ TEST(postgres_node, publishes_serves_history_and_delivers_webhooks_from_postgres
   auto got = receiver.wait_until([&](const json& requests) { return requests.size() >= published.size(); });
   EXPECT_EQ(receiver_process::delivered_ids(got), published);
 
+  // Each event's delivery state, the attempt log, and a replay (sent to
+  // the node holding the endpoint's lease: the only one here).
+  auto id = ep.json()["id"].get<std::string>();
+  json status;
+  EXPECT_TRUE(eventually([&] {  // once the progress is saved (every 200 ms)
+    status = api.get("/v1/events/" + *published.begin()).json();
+    return status["deliveries"].size() == 1 && status["deliveries"][0]["state"] == "delivered";
+  })) << status.dump();
+  EXPECT_TRUE(eventually([&] {
+    return api.get("/v1/endpoints/" + id + "/attempts?limit=100").json()["attempts"].size() == published.size();
+  }));
+  auto replay = api.post("/v1/endpoints/" + id + "/replay", {{"since", 0}});
+  ASSERT_EQ(replay.status, 202) << replay.body;
+  EXPECT_EQ(replay.json()["queued"], published.size());
+  got = receiver.wait_until([&](const json& requests) { return requests.size() >= 2 * published.size(); });
+  EXPECT_EQ(got.size(), 2 * published.size());
+
   // Restarted on the same database, the node still has it all.
   EXPECT_EQ(node.stop(), 0);
   node_process again_node(data.path(), {"--store", url});

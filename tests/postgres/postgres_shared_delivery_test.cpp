@@ -164,6 +164,19 @@ TEST(shared_delivery, a_survivor_delivers_everything_the_killed_holder_and_the_o
     EXPECT_EQ(count, 0u) << "not delivered of the " << accepted_by_node[name] << " events " << name
                          << " accepted (" << holder << " was killed)";
 
+  // The delivery state of an event, asked on a node that received it from
+  // the node it was published on: kept under that node's log.
+  std::string third;
+  for (const auto& name : alive)
+    if (name != successor)
+      third = name;
+  auto from_third = publishers[third]->accepted().front();
+  json status;
+  EXPECT_TRUE(eventually([&] {
+    status = api_client(nodes[successor]->url(), token).get("/v1/events/" + from_third).json();
+    return status.value("deliveries", json::array()).size() == 1 && status["deliveries"][0]["state"] == "delivered";
+  })) << status.dump();
+
   // Each node's events are first delivered in the order it accepted them,
   // across the takeover (window 1: a failing event holds back the rest).
   std::map<std::string, int> last_first_delivery;
