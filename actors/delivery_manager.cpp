@@ -26,7 +26,7 @@ struct manager_state {
   controller_actor controller;
   std::unordered_map<std::string, endpoint_config> known;  // every endpoint the controller told of
   // Shared store: the leases held (endpoint id → fence), trusted until
-  // held_until (a third of a lease before they may run out); leases to give
+  // held_until (a sixth of a lease before they may lapse); leases to give
   // up in the next round.
   std::map<std::string, uint64_t> held;
   std::chrono::steady_clock::time_point held_until;
@@ -214,7 +214,7 @@ void run_lease_round(manager_pointer self) {
         state.held = std::move(grant.held);
         for (const auto& [id, fence] : state.to_release)  // released while the round ran
           state.held.erase(id);
-        state.held_until = sent + state.setup.lease * 2 / 3;
+        state.held_until = sent + state.setup.lease / 2;  // a sixth before the claim lapses
         follow_leases(self);
       },
       [self](caf::error&) { self->state.lease_round_running = false; });

@@ -2,7 +2,7 @@
 // any node may deliver any endpoint, but only the one holding its lease
 // does, so per-endpoint order and the in-flight window hold across the
 // cluster. A lease lasts a fixed time unless renewed; a node that dies
-// stops renewing, and after that time another node claims it. Every claim
+// stops renewing, and within that time another node claims it. Every claim
 // by a new holder raises the lease's fence, and delivery progress is saved
 // only with the fence it was made under (delivery_store::save), so a node
 // that lost its lease without noticing (paused, cut off) cannot overwrite

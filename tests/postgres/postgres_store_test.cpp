@@ -164,7 +164,7 @@ TEST(postgres_store, a_lease_has_one_holder_and_its_fence_refuses_a_former_holde
   using namespace std::chrono_literals;
   auto url = postgres_server::shared().create_database();
   { evmesh::open_postgres_store(location(url, "a"), store_access::read_write); }  // the schema
-  constexpr auto lease = 500ms;
+  constexpr auto lease = 600ms;  // a claim runs 400 ms
   auto leases_a = evmesh::open_postgres_leases(location(url, "a"), lease);
   auto leases_b = evmesh::open_postgres_leases(location(url, "b"), lease);
   evmesh::lease_request claim{{"ep"}, {}, {}};
@@ -175,9 +175,10 @@ TEST(postgres_store, a_lease_has_one_holder_and_its_fence_refuses_a_former_holde
   EXPECT_TRUE(leases_b->round(claim).empty());  // a holds it
   EXPECT_EQ(leases_a->round(claim), (std::map<std::string, uint64_t>{{"ep", 1}}));  // renewed, same fence
 
-  // a stops renewing: b gets it once it expired, with a new fence.
+  // a stops renewing: b gets it once a's claim lapsed (two thirds of the
+  // lease), with a new fence.
   auto waited = until_held([&] { return leases_b->round(claim); });
-  EXPECT_GE(waited, lease - 100ms);  // not before (the database's clock, measured here)
+  EXPECT_GE(waited, 400ms - 100ms);  // not before (the database's clock, measured here)
   EXPECT_EQ(leases_b->round(claim), (std::map<std::string, uint64_t>{{"ep", 2}}));
   EXPECT_TRUE(leases_a->round(claim).empty());
 
@@ -202,7 +203,7 @@ TEST(postgres_store, a_lease_has_one_holder_and_its_fence_refuses_a_former_holde
   EXPECT_TRUE(leases_b->round({{}, {}, {{"ep", 2}}}).empty());
   EXPECT_EQ(leases_a->round(claim), (std::map<std::string, uint64_t>{{"ep", 3}}));
   waited = until_held([&] { return leases_b->round(orphan); });
-  EXPECT_GE(waited, 2 * lease - 100ms);
+  EXPECT_GE(waited, 400ms + lease - 100ms);
   EXPECT_EQ(leases_b->round(claim), (std::map<std::string, uint64_t>{{"ep", 4}}));
 
   // A node that stops gives every lease up at once.
