@@ -129,9 +129,14 @@ void release_lease(manager_pointer self, const std::string& id) {
   }
 }
 
+void run_lease_round(manager_pointer self);
+
 void on_update(manager_pointer self, const endpoint_config& ep) {
   auto& st = self->state;
-  st.known[ep.id] = ep;
+  bool is_new = st.known.insert_or_assign(ep.id, ep).second;
+  // Shared store: claim a new endpoint now rather than at the next round.
+  if (is_new && st.shared() && !ep.disabled && st.setup.owns(ep.id))
+    run_lease_round(self);
   auto found = st.number_of.find(ep.id);
   if (!st.delivers(ep)) {
     bool was_running = found != st.number_of.end();

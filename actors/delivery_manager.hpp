@@ -14,7 +14,8 @@
 //     lease this node holds (node/lease_table.hpp), each from every node's
 //     log. Every third of the lease it runs a lease round: renew what it
 //     holds, claim what `owns` gives it (when free or expired), claim any
-//     endpoint nobody has renewed for a whole lease more, and release what
+//     endpoint nobody has renewed for a whole lease more (and a round at
+//     once when it learns of a new endpoint `owns` gives it), and release what
 //     `owns` gives another node (so work spreads as nodes join). A holder
 //     that cannot renew stops delivering well before its lease runs out;
 //     its progress is saved under the lease's fence.
