@@ -12,13 +12,13 @@
 //     rendezvous hashing; always true alone), each from this node's log.
 //   - shared store (PostgreSQL, `lease_keeper` set): the endpoints whose
 //     lease this node holds (node/lease_table.hpp), each from every node's
-//     log. Every third of the lease it runs a lease round: renew what it
-//     holds, claim what `owns` gives it (when free or expired), claim any
-//     endpoint nobody has renewed for a whole lease more (and a round at
-//     once when it learns of a new endpoint `owns` gives it), and release what
-//     `owns` gives another node (so work spreads as nodes join). A holder
-//     that cannot renew stops delivering well before its lease runs out;
-//     its progress is saved under the lease's fence.
+//     log. Every third of the lease (and at once when it learns of a new
+//     endpoint `owns` gives it) it runs a lease round: renew what it holds,
+//     claim what `owns` gives it (when free or expired), claim any endpoint
+//     nobody has renewed for a whole lease more, and release what `owns`
+//     gives another node (so work spreads as nodes join). A holder that
+//     cannot renew stops delivering before its claims may lapse; its
+//     progress is saved under the lease's fence.
 // A delivery actor that fails (its store was down when it opened) is
 // started again a second later.
 //
