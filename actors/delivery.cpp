@@ -174,11 +174,9 @@ void scan_every_log(delivery_pointer self) {
         };
         std::vector<head> heads;
         for (auto& [log, page] : pages.logs) {
-          auto index = st.follower(log);
-          if (!page.events.empty()) {
-            st.more = true;  // a full page may have more behind it
-            heads.push_back({index, &page.events});
-          }
+          heads.push_back({st.follower(log), &page.events});
+          if (!page.events.empty())
+            st.more = true;  // a page with events may have more behind it
         }
         for (;;) {
           head* first = nullptr;
@@ -190,8 +188,9 @@ void scan_every_log(delivery_pointer self) {
             break;
           st.take(first->log, std::make_shared<const event>(std::move((*first->events)[first->next++])));
         }
-        for (auto& [log, page] : pages.logs) {
-          auto& f = st.logs[st.follower(log)];
+        auto in_order = heads.begin();  // heads follow pages.logs
+        for (const auto& [log, page] : pages.logs) {
+          auto& f = st.logs[(in_order++)->log];
           f.read_to = std::max(f.read_to, page.scanned_to);
         }
         pump(self);

@@ -177,17 +177,22 @@ void handle_endpoint_call(const http_api_context& ctx, admin_call call, http::re
 void render_event_deliveries(caf::event_based_actor* gw, const http_api_context& ctx, const event& e,
                              std::function<void(std::string)> done) {
   auto topic = e.topic;
-  auto shared = std::make_shared<const event>(e);
+  // Where the event's delivery state is kept (delivery_store::home_of)
+  // needs its place in the logs, not its payload.
+  auto place = std::make_shared<event>();
+  place->seq = e.seq;
+  place->origin = e.origin;
+  place->origin_seq = e.origin_seq;
   gw->request(ctx.controller, admin_call_timeout, ep_list_atom::value)
     .then(
-      [gw, ctx, topic, shared, done](const std::vector<endpoint_config>& all) {
+      [gw, ctx, topic, place, done](const std::vector<endpoint_config>& all) {
         std::vector<endpoint_config> matching;
         for (const auto& ep : all)
           if (std::any_of(ep.topics.begin(), ep.topics.end(), [&](const auto& p) { return topic_matches(p, topic); }))
             matching.push_back(ep);
         if (matching.empty())
           return done("[]");
-        gw->request(ctx.writer, admin_call_timeout, dl_status_atom::value, event_ptr(shared))
+        gw->request(ctx.writer, admin_call_timeout, dl_status_atom::value, event_ptr(place))
           .then(
             [matching, done](const delivery_status& status) {
               auto seq = status.seq;
