@@ -5,9 +5,10 @@
 #include "actors/bridge.hpp"
 
 #include "actors/publisher.hpp"
-#include "node/event_json.hpp"
-#include "transports/url_target.hpp"
-#include "transports/log_line.hpp"
+#include "model/envelope.hpp"
+#include "model/event_json.hpp"
+#include "base/url_target.hpp"
+#include "base/log_line.hpp"
 
 #include <evmesh/topic.hpp>
 

@@ -26,8 +26,8 @@
 
 #include "actors/bridge_messages.hpp"
 #include "actors/messages.hpp"
-#include "node/bridge_config.hpp"
-#include "node/event_feed.hpp"
+#include "model/bridge_config.hpp"
+#include "actors/event_feed.hpp"
 #include "transports/ws_client_connection.hpp"
 
 #include <chrono>

@@ -1,7 +1,7 @@
 // See bridge_manager.hpp.
 #include "actors/bridge_manager.hpp"
 
-#include "transports/log_line.hpp"
+#include "base/log_line.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -1,5 +1,5 @@
 // The bridge manager: the registry of WebSocket bridges (records of kind
-// "bridge", see node/bridge_config.hpp) and the supervisor of the ones this
+// "bridge", see model/bridge_config.hpp) and the supervisor of the ones this
 // node runs. It validates and stores every change through the store writer
 // (which announces it to the cluster), applies the records peers replicate
 // (forwarded by the controller), and runs a bridge actor (actors/bridge)

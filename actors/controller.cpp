@@ -2,9 +2,9 @@
 #include "actors/controller.hpp"
 
 #include "actors/subscriber.hpp"
-#include "node/bridge_config.hpp"
-#include "transports/webhook_signature.hpp"
-#include "transports/log_line.hpp"
+#include "model/bridge_config.hpp"
+#include "base/webhook_signature.hpp"
+#include "base/log_line.hpp"
 
 #include <nlohmann/json.hpp>
 

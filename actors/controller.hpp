@@ -2,11 +2,11 @@
 // the store writer, published to the HTTP edge as immutable snapshots) and
 // the live subscriptions (it spawns each subscriber actor, registers it with
 // the router, and forgets it when it ends), and the webhook endpoints
-// (records of kind "endpoint", see node/endpoint.hpp): it validates and
+// (records of kind "endpoint", see model/endpoint.hpp): it validates and
 // stores every change, tells the delivery manager, and when an endpoint is
 // disabled by delivery (410, failing too long) publishes
 // `evmesh.endpoint.disabled`; and the inbound sources (records of kind
-// "source", see node/source.hpp), published to the ingest edge as immutable
+// "source", see model/source.hpp), published to the ingest edge as immutable
 // snapshots like the tokens. Endpoints and sources share the plumbing that
 // stores a changed record and answers once it is durable. A delete is stored
 // as a tombstone (see registry_record::deleted) so it replicates like a
@@ -15,8 +15,8 @@
 #pragma once
 
 #include "actors/messages.hpp"
-#include "node/auth.hpp"
-#include "node/metrics.hpp"
+#include "model/auth.hpp"
+#include "base/metrics.hpp"
 
 #include <functional>
 

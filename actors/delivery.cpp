@@ -2,8 +2,8 @@
 #include "actors/delivery.hpp"
 
 #include "actors/delivery_policy.hpp"
-#include "transports/base64.hpp"
-#include "transports/webhook_signature.hpp"
+#include "base/base64.hpp"
+#include "base/webhook_signature.hpp"
 
 #include <deque>
 #include <map>

@@ -1,5 +1,5 @@
 // A delivery actor: one webhook endpoint on this node. Its queue is one or
-// more logs filtered by the endpoint's patterns (node/delivery_store.hpp),
+// more logs filtered by the endpoint's patterns (store/delivery_store.hpp),
 // each read from the endpoint's durable cursor there:
 //   - SQLite: the node's own log. It catches up by scanning the log through
 //     the store reader, then follows the live events the delivery manager
@@ -32,7 +32,7 @@
 #pragma once
 
 #include "actors/messages.hpp"
-#include "node/metrics.hpp"
+#include "base/metrics.hpp"
 #include "transports/webhook_client.hpp"
 
 #include <chrono>

@@ -2,8 +2,8 @@
 #include "actors/delivery_manager.hpp"
 
 #include "actors/delivery.hpp"
-#include "actors/subscription_trie.hpp"
-#include "transports/log_line.hpp"
+#include "model/subscription_trie.hpp"
+#include "base/log_line.hpp"
 
 #include <unordered_map>
 

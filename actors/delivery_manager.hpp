@@ -11,7 +11,7 @@
 //   - SQLite: the endpoints `owns` says this node owns (the cluster's
 //     rendezvous hashing; always true alone), each from this node's log.
 //   - shared store (PostgreSQL, `lease_keeper` set): the endpoints whose
-//     lease this node holds (node/lease_table.hpp), each from every node's
+//     lease this node holds (store/lease_table.hpp), each from every node's
 //     log. Every third of the lease (and at once when it learns of a new
 //     endpoint `owns` gives it) it runs a lease round: renew what it holds,
 //     claim what `owns` gives it (when free or expired), claim any endpoint
@@ -32,7 +32,7 @@
 #pragma once
 
 #include "actors/messages.hpp"
-#include "node/metrics.hpp"
+#include "base/metrics.hpp"
 #include "transports/webhook_client.hpp"
 
 #include <chrono>

@@ -4,9 +4,9 @@
 #pragma once
 
 #include "actors/registry_reply.hpp"
-#include "node/delivery_store.hpp"
-#include "node/endpoint.hpp"
-#include "node/lease_table.hpp"
+#include "store/delivery_store.hpp"
+#include "model/endpoint.hpp"
+#include "store/lease_table.hpp"
 
 #include <evmesh/event.hpp>
 

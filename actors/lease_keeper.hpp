@@ -1,5 +1,5 @@
 // The lease keeper: runs the delivery manager's lease rounds against the
-// shared store (node/lease_table.hpp) on its own connection, detached, so a
+// shared store (store/lease_table.hpp) on its own connection, detached, so a
 // slow or unreachable database never holds up a scheduler thread, the store
 // writer's appends, or the manager.
 //
@@ -7,7 +7,7 @@
 #pragma once
 
 #include "actors/messages.hpp"
-#include "node/lease_table.hpp"
+#include "store/lease_table.hpp"
 
 #include <memory>
 

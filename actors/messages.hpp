@@ -6,11 +6,10 @@
 #pragma once
 
 #include "actors/delivery_messages.hpp"
-#include "node/source.hpp"
-#include "node/store.hpp"
+#include "model/source.hpp"
+#include "store/store.hpp"
 
-#include <evmesh/node.hpp>
-
+#include <evmesh/caf_messages.hpp>
 #include <evmesh/event.hpp>
 
 #include <caf/all.hpp>

@@ -6,24 +6,11 @@
 #pragma once
 
 #include "actors/messages.hpp"
-#include "node/metrics.hpp"
+#include "base/metrics.hpp"
 
 #include <string>
 
 namespace evmesh {
-
-// Largest data an event may carry: events cross the cluster in frames of at
-// most 16 MiB (codec::max_frame_bytes), so one event must fit in one.
-constexpr std::size_t max_event_data_bytes = 8u << 20;
-
-// Checks a draft event's topic, optional id, data size and headers (UTF-8);
-// "" when valid, else what is wrong. The edges call this before sending, so a caller learns about bad
-// input synchronously.
-std::string check_envelope(const event& draft);
-
-// Parses JSON text and rewrites it compactly (one line, as every reader gets
-// it back); "" when valid, else what is wrong.
-std::string normalize_json_data(std::string& data);
 
 publisher_actor spawn_publisher(caf::actor_system& sys, store_writer_actor writer,
                                 router_actor router, std::size_t max_batch_events,

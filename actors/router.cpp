@@ -2,7 +2,7 @@
 #include "actors/router.hpp"
 
 #include "actors/delivery_messages.hpp"
-#include "actors/subscription_trie.hpp"
+#include "model/subscription_trie.hpp"
 
 #include <evmesh/topic.hpp>
 
@@ -69,8 +69,8 @@ struct router_state {
     caf::anon_send(watcher, interest_atom::value, std::move(patterns));
   }
 
-  void set_peer(const std::string& name, std::vector<std::string> patterns, caf::actor link) {
-    auto id = peer_ids.emplace(name, peer_ids.size() + 1).first->second;
+  void set_peer(const std::string& peer_name, std::vector<std::string> patterns, caf::actor link) {
+    auto id = peer_ids.emplace(peer_name, peer_ids.size() + 1).first->second;
     auto& entry = peers[id];
     for (const auto& pattern : entry.patterns)
       peer_trie.erase(pattern, id);

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "actors/messages.hpp"
-#include "node/metrics.hpp"
+#include "base/metrics.hpp"
 
 namespace evmesh {
 

@@ -1,7 +1,7 @@
 // See store_reader.hpp.
 #include "actors/store_reader.hpp"
 
-#include "node/store_rows.hpp"
+#include "store/store_rows.hpp"
 
 #include <evmesh/topic.hpp>
 

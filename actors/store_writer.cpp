@@ -1,7 +1,7 @@
 // See store_writer.hpp.
 #include "actors/store_writer.hpp"
 
-#include "transports/log_line.hpp"
+#include "base/log_line.hpp"
 
 namespace evmesh {
 namespace {

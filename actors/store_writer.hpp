@@ -3,12 +3,12 @@
 // append message is one transaction, so the publisher's batches become group
 // commits. It also enforces retention on a timer (never past what a webhook
 // endpoint still needs), and owns the webhook delivery state
-// (node/delivery_store.hpp, a second connection to the same file used only
+// (store/delivery_store.hpp, a second connection to the same file used only
 // from this actor's thread, so every write of the node goes through here).
 #pragma once
 
 #include "actors/messages.hpp"
-#include "node/metrics.hpp"
+#include "base/metrics.hpp"
 
 #include <chrono>
 #include <memory>

@@ -1,7 +1,7 @@
 // See subscriber.hpp.
 #include "actors/subscriber.hpp"
 
-#include "transports/log_line.hpp"
+#include "base/log_line.hpp"
 
 namespace evmesh {
 namespace {

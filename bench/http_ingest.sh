@@ -11,7 +11,7 @@
 # SIGTERM (it must exit 0) and prints requests/s, the ratio ingest/healthz
 # and the latency percentiles. Loopback only.
 #
-#   bench/http_ingest.sh [EVMESH_BINARY]       (default build/node/evmesh)
+#   bench/http_ingest.sh [EVMESH_BINARY]       (default build/cli/evmesh)
 #   DURATION=10 CONNECTIONS=64 THREADS=2       (environment; seconds per wrk run)
 set -euo pipefail
 

@@ -8,7 +8,7 @@
 # the node with SIGTERM (it must exit 0) and prints requests/s, the ratio
 # publish/healthz and the publish latency percentiles. Loopback only.
 #
-#   bench/http_publish.sh [EVMESH_BINARY]      (default build/node/evmesh)
+#   bench/http_publish.sh [EVMESH_BINARY]      (default build/cli/evmesh)
 #   DURATION=10 CONNECTIONS=64 THREADS=2       (environment; seconds per wrk run)
 set -euo pipefail
 

@@ -1,7 +1,7 @@
 // inproc_publish: how fast an embedded evmesh node carries events from
 // node::publish() to subscriber callbacks, compared with raw CAF
 // actor-to-actor sends measured in the same run on the same actor system
-// (node.system(), so both see the same scheduler settings).
+// (evmesh::system_of(node), so both see the same scheduler settings).
 //
 // For 1 and for K subscribers (default 100) on one topic it publishes N events
 // of ~100 bytes of JSON without waiting for each future, and counts delivered
@@ -11,6 +11,7 @@
 // K receiver actors, counted the same way; a single baseline run can take well
 // under a second, so it is repeated for at least 1.5 s and the median counts.
 // Prints rates and ours/raw.
+#include <evmesh/caf.hpp>
 #include <evmesh/evmesh.hpp>
 
 #include <caf/all.hpp>
@@ -266,7 +267,7 @@ bool run_section(int subscribers, uint64_t events, const std::string& payload) {
   config.data_dir = data.path();
   config.admin_token = "bench-unused";  // no HTTP; keeps the token notice out of the output
   evmesh::node node{config};
-  auto baseline = run_raw_caf(node.system(), subscribers, events, payload);
+  auto baseline = run_raw_caf(evmesh::system_of(node), subscribers, events, payload);
   print_row(baseline, baseline);
   bool ok = baseline.seconds.has_value();
   for (auto mode : {futures::kept, futures::dropped}) {

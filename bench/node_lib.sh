@@ -4,11 +4,11 @@
 # SIGTERM (it must exit 0), clean up on exit, and read wrk's report.
 # The sourcing script sets `bench` (its name, for messages) first and
 # passes its arguments; this reads them and the environment:
-#   [EVMESH_BINARY] (default build/node/evmesh), DURATION=10 (seconds per
+#   [EVMESH_BINARY] (default build/cli/evmesh), DURATION=10 (seconds per
 #   wrk run), CONNECTIONS=64, THREADS=2 → binary and wrk_args; STORE (a
 #   postgres:// URL for the node's --store; default its embedded SQLite).
 
-binary=${1:-build/node/evmesh}
+binary=${1:-build/cli/evmesh}
 duration=${DURATION:-10}
 connections=${CONNECTIONS:-64}
 threads=${THREADS:-2}

@@ -100,7 +100,7 @@ STORE = []  # ["--store", URL] with --store
 def node(build):
     data = tempfile.mkdtemp(prefix="evmesh-webhook-bench-")
     temp_dirs.append(data)
-    p, port = start([f"{build}/node/evmesh", "node", "--data", data, "--http", "127.0.0.1:0",
+    p, port = start([f"{build}/cli/evmesh", "node", "--data", data, "--http", "127.0.0.1:0",
                      "--allow-private-targets"] + STORE, r"serving http://[^ ]+:(\d+)")
     token = open(os.path.join(data, "admin.token")).read().strip()
     return p, port, token

@@ -1,10 +1,10 @@
 // See frame.hpp. Headers are small msgpack arrays; decoding checks the kind,
 // the field count and every field's type and content (names, addresses,
 // patterns) so the actors behind it only ever see well-formed frames.
-#include "cluster/frame.hpp"
+#include "cluster/detail/frame.hpp"
 
 #include "transports/event_codec.hpp"
-#include "transports/msgpack_writer.hpp"
+#include "base/msgpack_writer.hpp"
 
 #include <evmesh/topic.hpp>
 

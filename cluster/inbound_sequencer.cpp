@@ -1,5 +1,5 @@
 // See inbound_sequencer.hpp.
-#include "cluster/inbound_sequencer.hpp"
+#include "cluster/detail/inbound_sequencer.hpp"
 
 #include <algorithm>
 #include <iterator>

@@ -1,13 +1,13 @@
 // See listener.hpp.
 #include "cluster/listener.hpp"
 
-#include "cluster/frame.hpp"
-#include "cluster/inbound_sequencer.hpp"
+#include "cluster/detail/frame.hpp"
+#include "cluster/detail/inbound_sequencer.hpp"
 #include "cluster/messages.hpp"
-#include "cluster/socket_actor.hpp"
+#include "cluster/detail/socket_actor.hpp"
 
 #include "transports/event_codec.hpp"
-#include "transports/log_line.hpp"
+#include "base/log_line.hpp"
 
 namespace evmesh::cluster {
 namespace {

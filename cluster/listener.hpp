@@ -9,7 +9,7 @@
 
 #include "cluster/curve.hpp"
 
-#include "node/metrics.hpp"
+#include "base/metrics.hpp"
 #include "actors/messages.hpp"
 
 #include <caf/all.hpp>

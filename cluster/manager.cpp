@@ -5,8 +5,8 @@
 #include "cluster/registry_sync.hpp"
 
 #include "actors/delivery_messages.hpp"
-#include "node/endpoint.hpp"
-#include "transports/log_line.hpp"
+#include "model/endpoint.hpp"
+#include "base/log_line.hpp"
 
 #include <algorithm>
 #include <map>

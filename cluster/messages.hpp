@@ -1,10 +1,10 @@
 // Messages between the cluster's actors (listener, links, manager) and the
 // node's router and HTTP edge. Local only (never serialized): the wire
-// protocol is cluster/frame.hpp.
+// protocol is cluster/detail/frame.hpp.
 #pragma once
 
 #include "actors/messages.hpp"
-#include "node/store.hpp"
+#include "store/store.hpp"
 
 #include <caf/all.hpp>
 

@@ -1,5 +1,5 @@
 // See outbound_stream.hpp.
-#include "cluster/outbound_stream.hpp"
+#include "cluster/detail/outbound_stream.hpp"
 
 #include <algorithm>
 

@@ -1,13 +1,13 @@
 // See peer_link.hpp.
 #include "cluster/peer_link.hpp"
 
-#include "cluster/frame.hpp"
+#include "cluster/detail/frame.hpp"
 #include "cluster/messages.hpp"
-#include "cluster/socket_actor.hpp"
+#include "cluster/detail/socket_actor.hpp"
 
-#include "actors/subscription_trie.hpp"
+#include "model/subscription_trie.hpp"
 #include "transports/event_codec.hpp"
-#include "transports/log_line.hpp"
+#include "base/log_line.hpp"
 
 #include <algorithm>
 #include <set>

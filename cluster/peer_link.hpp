@@ -8,11 +8,11 @@
 #pragma once
 
 #include "cluster/curve.hpp"
-#include "cluster/outbound_stream.hpp"
+#include "cluster/detail/outbound_stream.hpp"
 
 #include "actors/messages.hpp"
-#include "node/metrics.hpp"
-#include "node/store.hpp"
+#include "base/metrics.hpp"
+#include "store/store.hpp"
 
 #include <caf/all.hpp>
 

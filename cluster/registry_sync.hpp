@@ -9,7 +9,7 @@
 // change, so a change made at the same time as a delete survives it).
 #pragma once
 
-#include "node/store.hpp"
+#include "store/store.hpp"
 
 #include <evmesh/event.hpp>
 

@@ -1,7 +1,7 @@
 // See socket_actor.hpp.
-#include "cluster/socket_actor.hpp"
+#include "cluster/detail/socket_actor.hpp"
 
-#include "transports/log_line.hpp"
+#include "base/log_line.hpp"
 
 #include <stdexcept>
 #include <sys/eventfd.h>

@@ -42,5 +42,5 @@ find_package(msgpack CONFIG REQUIRED)   # target msgpackc-cxx
 
 # libpq (libpq-dev): the PostgreSQL store. The C library, not libpqxx: it is
 # what Debian's libpqxx wraps anyway, and the store needs only prepare /
-# exec-prepared / binary results, a page of RAII (node/postgres_connection).
+# exec-prepared / binary results, a page of RAII (store/postgres_connection).
 evmesh_import_library(pq::pq libpq-fe.h pq libpq-dev postgresql)

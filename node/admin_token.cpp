@@ -1,7 +1,7 @@
 // See admin_token.hpp.
 #include "node/admin_token.hpp"
 
-#include "node/auth.hpp"
+#include "model/auth.hpp"
 
 #include <evmesh/error.hpp>
 

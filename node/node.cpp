@@ -2,6 +2,7 @@
 // starts the HTTP edge if configured, and takes them down in order on stop():
 // no new requests, in-flight publishes made durable, actors exited, store
 // closed (SQLite checkpoints the WAL on close).
+#include <evmesh/caf.hpp>
 #include <evmesh/node.hpp>
 
 #include "actors/bridge_manager.hpp"
@@ -10,6 +11,7 @@
 #include "actors/gateway.hpp"
 #include "actors/lease_keeper.hpp"
 #include "actors/publisher.hpp"
+#include "model/envelope.hpp"
 #include "actors/router.hpp"
 #include "actors/store_reader.hpp"
 #include "actors/store_writer.hpp"
@@ -17,12 +19,12 @@
 #include "cluster/manager.hpp"
 #include "cluster/member_table.hpp"
 #include "node/admin_token.hpp"
-#include "node/http_api.hpp"
-#include "node/store_location.hpp"
+#include "http/http_api.hpp"
+#include "store/store_location.hpp"
 #include "transports/http_server.hpp"
 #include "transports/webhook_client.hpp"
 #include "transports/ws_client_connection.hpp"
-#include "transports/log_line.hpp"
+#include "base/log_line.hpp"
 
 #include <evmesh/topic.hpp>
 
@@ -478,12 +480,22 @@ subscription node::subscribe(const std::string& pattern, std::function<void(cons
   return sub;
 }
 
-subscription node::subscribe(const std::string& pattern, caf::actor target_actor) {
+// evmesh/caf.hpp: what a CAF host may reach inside a node.
+struct caf_access {
+  static caf::actor_system& system(node& n) { return *n.impl_->system; }
+  static subscription subscribe(node& n, const std::string& pattern, subscriber_target target) {
+    return n.subscribe_target(pattern, std::move(target));
+  }
+};
+
+caf::actor_system& system_of(node& n) { return caf_access::system(n); }
+
+subscription subscribe(node& n, const std::string& pattern, caf::actor target_actor) {
   if (auto why = check_pattern(pattern); !why.empty())
     throw error(errc::invalid_pattern, why);
   subscriber_target target;
   target.host_actor = std::move(target_actor);
-  return subscribe_target(pattern, std::move(target));
+  return caf_access::subscribe(n, pattern, std::move(target));
 }
 
 subscription node::subscribe_target(const std::string& pattern, subscriber_target target) {
@@ -529,7 +541,6 @@ std::vector<event> node::history(const std::string& pattern, uint64_t after_seq,
   return out;
 }
 
-caf::actor_system& node::system() { return *impl_->system; }
 const node_config& node::config() const { return impl_->config; }
 uint16_t node::http_port() const { return impl_->http_server ? impl_->http_server->port() : 0; }
 const std::string& node::admin_token() const { return impl_->admin_token; }

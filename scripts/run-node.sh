@@ -10,4 +10,4 @@ bash scripts/install-deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DEVMESH_BUILD_TESTS=OFF -DEVMESH_BUILD_BENCH=OFF -DEVMESH_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build build/release --target evmesh -j "$(nproc)"
-exec build/release/node/evmesh node "$@"
+exec build/release/cli/evmesh node "$@"

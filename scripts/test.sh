@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+echo "=== layers"
+python3 scripts/check-layers.py
 jobs=$(nproc)
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 export CTEST_OUTPUT_ON_FAILURE=1
@@ -29,11 +31,11 @@ run_suite() {  # name, build dir, extra cmake args...
   fi
 }
 
-run_suite "default" build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVMESH_BUILD_BENCH=ON
+run_suite "default" build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVMESH_BUILD_BENCH=ON -DEVMESH_WERROR=ON
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$PWD/tests/ubsan.supp"
 # Benchmarks are built (so they keep compiling) but not run in the default
 # suite; under the sanitizers they would only cost build time.
-run_suite "asan+ubsan" build/asan -DCMAKE_BUILD_TYPE=Debug -DEVMESH_SANITIZE=ON -DEVMESH_BUILD_BENCH=OFF
+run_suite "asan+ubsan" build/asan -DCMAKE_BUILD_TYPE=Debug -DEVMESH_SANITIZE=ON -DEVMESH_BUILD_BENCH=OFF -DEVMESH_WERROR=ON
 echo "=== all suites passed"

@@ -4,7 +4,7 @@
 // from the frame size, every exception stays inside, and each field's type
 // and content (topic and id rules) is checked before an event is produced.
 #include "transports/event_codec.hpp"
-#include "transports/msgpack_writer.hpp"
+#include "base/msgpack_writer.hpp"
 
 #include <evmesh/topic.hpp>
 

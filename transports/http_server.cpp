@@ -28,7 +28,7 @@
 // shut down, waits for it like for an owed response, then aborts it.
 #include "transports/http_server.hpp"
 #include "transports/problem.hpp"
-#include "transports/log_line.hpp"
+#include "base/log_line.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>

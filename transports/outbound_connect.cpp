@@ -1,7 +1,7 @@
 // See outbound_connect.hpp.
 #include "transports/outbound_connect.hpp"
 
-#include "transports/ssrf_guard.hpp"
+#include "base/ssrf_guard.hpp"
 
 namespace evmesh {
 

@@ -5,7 +5,7 @@
 #include "transports/webhook_client.hpp"
 
 #include "transports/outbound_connect.hpp"
-#include "transports/url_target.hpp"
+#include "base/url_target.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -90,12 +90,6 @@ bool is_stale(const beast::error_code& ec) {
 }
 
 } // namespace
-
-std::string check_url(const std::string& url) {
-  std::string error;
-  parse_url_target(url, url_family::http, error);
-  return error;
-}
 
 struct client_pool::impl : std::enable_shared_from_this<impl> {
   explicit impl(client_options opts)

@@ -5,7 +5,7 @@
 // - HTTPS with OpenSSL: the peer certificate is verified against the system
 //   store (or `ca_file`) and the host name, SNI is sent.
 // - SSRF: a host is resolved once per new connection, every address is
-//   checked (transports/ssrf_guard), and the socket connects only to the
+//   checked (base/ssrf_guard), and the socket connects only to the
 //   addresses that passed — never a second lookup that could answer otherwise.
 // - Timeouts: connect (TCP + TLS handshake) and total (the whole exchange).
 // - Redirects are answers like any other (a 3xx is not a success); only the
@@ -49,10 +49,6 @@ struct post_result {
   std::string retry_after;     // the Retry-After header, if any
   std::chrono::microseconds duration{0};
 };
-
-// Checks a webhook URL's form (scheme http/https, host, port, no credentials);
-// empty when fine, else what is wrong.
-std::string check_url(const std::string& url);
 
 class client_pool {
 public:

@@ -6,7 +6,7 @@
 #include "transports/ws_client_connection.hpp"
 
 #include "transports/outbound_connect.hpp"
-#include "transports/url_target.hpp"
+#include "base/url_target.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>

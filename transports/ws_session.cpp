@@ -20,7 +20,7 @@
 // let the handshake end.
 #include "transports/ws_session.hpp"
 
-#include "transports/coalescing_socket.hpp"
+#include "transports/detail/coalescing_socket.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>

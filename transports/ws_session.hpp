@@ -11,7 +11,7 @@
 //   - every close handshake, and the close of a client that no longer
 //     reads, ends within close_timeout (1 s at most when the server stops).
 // This is the generic transport; what the messages mean is the handler's
-// business (node/ws_protocol for evmesh's JSON protocol).
+// business (http/ws_protocol for evmesh's JSON protocol).
 #pragma once
 
 #include "transports/http_server.hpp"

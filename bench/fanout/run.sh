@@ -14,7 +14,7 @@ set -euo pipefail
 
 build=${1:?usage: bench/fanout/run.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-evmesh=$build/node/evmesh
+evmesh=$build/cli/evmesh
 loadgen=$build/bench/fanout_loadgen
 clients=${CLIENTS:-10000}
 procs=${PROCS:-4}

@@ -3,7 +3,7 @@
 # SQLite, in one run on this machine, with pgbench's simple-update rate on
 # the same PostgreSQL server as the database's own ceiling.
 #
-#   bench/store/run.sh [BUILD_DIR]     (default build; needs node/evmesh and
+#   bench/store/run.sh [BUILD_DIR]     (default build; needs cli/evmesh and
 #                                       examples/webhook_receiver built)
 #   DURATION=10                         (seconds per wrk / pgbench run)
 #
@@ -27,7 +27,7 @@ for tool in "$pg_bin/initdb" "$pg_bin/pg_ctl" "$pg_bin/pgbench" "$pg_bin/created
   [[ -x $tool ]] || { echo "bench/store: $tool is missing (apt-get install postgresql)" >&2; exit 2; }
 done
 command -v wrk >/dev/null || { echo "bench/store: wrk is missing (apt-get install wrk)" >&2; exit 2; }
-[[ -x $build/node/evmesh ]] || { echo "bench/store: no $build/node/evmesh (give the build dir)" >&2; exit 2; }
+[[ -x $build/cli/evmesh ]] || { echo "bench/store: no $build/cli/evmesh (give the build dir)" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/evmesh-store-bench-XXXXXX")
 chmod 755 "$work"
@@ -60,7 +60,7 @@ pgbench_tps=$(pg pgbench -h 127.0.0.1 -p "$port" -U evmesh -b simple-update -c 1
 echo "pgbench simple-update: $pgbench_tps tps"
 
 publish_rate() {  # store url or empty: requests/s of the publish run
-  STORE=$1 DURATION=$duration bash "$bench_dir/http_publish.sh" "$build/node/evmesh" | tee "$work/publish.out" >&2
+  STORE=$1 DURATION=$duration bash "$bench_dir/http_publish.sh" "$build/cli/evmesh" | tee "$work/publish.out" >&2
   awk '$1 == "publish" { print $2 }' "$work/publish.out"
 }
 delivery_rate() {  # store url or empty: deliveries/s

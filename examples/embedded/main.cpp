@@ -5,6 +5,7 @@
 // (host actor stopped and its handle released before the node goes away).
 //
 //   example_embedded [DATA_DIR]     (default ./evmesh-embedded-data)
+#include <evmesh/caf.hpp>
 #include <evmesh/evmesh.hpp>
 
 #include <caf/all.hpp>
@@ -97,10 +98,10 @@ int main(int argc, char** argv) {
     inbox actor_seen;
     bool complete = false;
     {
-      auto auditor = node.system().spawn(order_auditor, &actor_seen);
+      auto auditor = evmesh::system_of(node).spawn(order_auditor, &actor_seen);
       auto by_callback = node.subscribe(
         "orders.*", [&](const evmesh::event& e) { callback_seen.add(describe(e)); });
-      auto by_actor = node.subscribe("orders.>", auditor);
+      auto by_actor = evmesh::subscribe(node, "orders.>", auditor);
 
       for (const auto& e : events) {
         auto stored = node.publish(e.topic, e.data).get();  // durable once ready

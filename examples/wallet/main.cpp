@@ -10,6 +10,7 @@
 // prints what it handled. Exits 0 once all 2×N events were handled.
 //
 //   example_wallet [DATA_DIR] [N]     (defaults ./evmesh-wallet-data, 5)
+#include <evmesh/caf.hpp>
 #include <evmesh/evmesh.hpp>
 
 #include <caf/all.hpp>
@@ -116,7 +117,7 @@ int main(int argc, char** argv) {
     auto handled = all_handled->get_future();
     bool complete = false;
     {
-      auto dispatcher = node.system().spawn(controller, expected_events, all_handled);
+      auto dispatcher = evmesh::system_of(node).spawn(controller, expected_events, all_handled);
       // The subscriber: receives what the node delivers and dispatches it.
       auto subscriber = node.subscribe("wallet.>", [dispatcher](const evmesh::event& e) {
         caf::anon_send(dispatcher, std::make_shared<const evmesh::event>(e));

@@ -1,14 +1,12 @@
 // evmesh::node — one mesh node, embeddable in a host application. It owns a
 // CAF actor system and the node's actors (publisher, router, controller,
 // store); HTTP and cluster listeners are optional. The `evmesh node` binary is
-// this class plus the command line.
+// this class plus the command line. No CAF type appears here: a host that
+// uses CAF includes evmesh/caf.hpp as well.
 #pragma once
 
 #include <evmesh/error.hpp>
 #include <evmesh/event.hpp>
-
-#include <caf/actor.hpp>
-#include <caf/allowed_unsafe_message_type.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -21,13 +19,10 @@
 #include <string>
 #include <vector>
 
-namespace caf {
-class actor_system;
-}
-
 namespace evmesh {
 
 struct subscriber_target;
+struct caf_access;
 
 struct node_config {
   std::string name;                                  // default: the host name
@@ -125,14 +120,13 @@ public:
   // and `on_close` says why. Throws evmesh::error on a bad pattern.
   subscription subscribe(const std::string& pattern, std::function<void(const event&)> on_event,
                          std::function<void(const std::string&)> on_close = {});
-  // Sends every matching event to a CAF actor as a message (evmesh::event_ptr).
-  subscription subscribe(const std::string& pattern, caf::actor target);
+  // A host application that uses CAF subscribes an actor instead:
+  // evmesh/caf.hpp, the one header that names CAF.
 
   // Retained history with seq > after_seq whose topic matches, oldest first.
   std::vector<event> history(const std::string& pattern, uint64_t after_seq = 0,
                              std::size_t limit = 1000);
 
-  caf::actor_system& system();
   const node_config& config() const;
   uint16_t http_port() const;          // 0 when no HTTP listener
   std::string cluster_address() const;
@@ -145,11 +139,10 @@ public:
   void stop();
 
 private:
+  friend struct caf_access;
   subscription subscribe_target(const std::string& pattern, subscriber_target target);
   struct impl;
   std::unique_ptr<impl> impl_;
 };
 
 } // namespace evmesh
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::event_ptr)

@@ -1,4 +1,4 @@
-// The delivery store conformance suite (node/delivery_store.hpp), run on
+// The delivery store conformance suite (store/delivery_store.hpp), run on
 // every backend: endpoint cursors (created once, only moving forward),
 // retry rows and the attempt log, pending rows with their events, closing
 // an endpoint (forget or disable), replays filtered by pattern, range and

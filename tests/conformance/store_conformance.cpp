@@ -1,5 +1,5 @@
 // The store conformance suite: every behaviour of the store seam
-// (node/store.hpp) checked the same way on every backend — seq assignment,
+// (store/store.hpp) checked the same way on every backend — seq assignment,
 // 24 h id dedup (across batches, within a batch, across reopen, expiry by the
 // stored event's time), scan with filter / limit / max_scanned / resume
 // cursor, scan_local and at_end, peer cursors, origin round trips, find with

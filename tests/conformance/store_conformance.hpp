@@ -5,8 +5,8 @@
 // EVMESH_STORE_CONFORMANCE.
 #pragma once
 
-#include "node/delivery_store.hpp"
-#include "node/store.hpp"
+#include "store/delivery_store.hpp"
+#include "store/store.hpp"
 
 #include <gtest/gtest.h>
 

@@ -5,7 +5,7 @@
 #include "support/node_process.hpp"
 #include "support/webhook_receiver.hpp"
 
-#include "transports/base64.hpp"
+#include "base/base64.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
-// The PostgreSQL store (node/postgres_store.cpp) against a real server
+// The PostgreSQL store (store/postgres_store.cpp) against a real server
 // (tests/support/postgres_server.hpp): the store and delivery store
 // conformance suites, each test on a fresh database; two nodes' logs side by
 // side in one database; the schema version refusal; the shared delivery
 // queue's reads across logs and its leases with their fences.
 #include "conformance/store_conformance.hpp"
-#include "node/postgres_store.hpp"
-#include "node/store_location.hpp"
+#include "store/postgres_store.hpp"
+#include "store/store_location.hpp"
 #include "support/postgres_server.hpp"
 
 #include <libpq-fe.h>

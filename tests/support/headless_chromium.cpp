@@ -1,7 +1,7 @@
 // See headless_chromium.hpp.
 #include "support/headless_chromium.hpp"
 
-#include "transports/base64.hpp"
+#include "base/base64.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

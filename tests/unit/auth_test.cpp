@@ -1,8 +1,8 @@
-// Tests of bearer-token auth (node/auth.hpp): scope parsing and its errors,
+// Tests of bearer-token auth (model/auth.hpp): scope parsing and its errors,
 // to_string round trips, which subscription patterns cover which, the
 // publish / subscribe / admin checks, token format and uniqueness, and the
 // SHA-256 token hash.
-#include "node/auth.hpp"
+#include "model/auth.hpp"
 
 #include <gtest/gtest.h>
 

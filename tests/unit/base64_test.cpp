@@ -1,8 +1,8 @@
-// Tests of standard padded base64 (transports/base64.hpp): the RFC 4648
+// Tests of standard padded base64 (base/base64.hpp): the RFC 4648
 // test vectors both ways, binary round trips (zero bytes, every byte value,
 // every length mod 3), and refusal of wrong lengths, foreign characters and
 // misplaced padding.
-#include "transports/base64.hpp"
+#include "base/base64.hpp"
 
 #include <gtest/gtest.h>
 

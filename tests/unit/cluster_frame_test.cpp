@@ -1,10 +1,10 @@
-// Tests of the cluster link protocol's frame codec (cluster/frame.hpp): a
+// Tests of the cluster link protocol's frame codec (cluster/detail/frame.hpp): a
 // round trip of every frame kind, every way a header can be refused (with a
 // reason that names the problem), the second part (events only, and a valid
 // batch), and a seeded fuzz run over random bytes, random headers and mutated
 // valid frames that must decode to a frame that survives a re-encode, or be
 // refused with a reason — never throw, never crash.
-#include "cluster/frame.hpp"
+#include "cluster/detail/frame.hpp"
 
 #include "transports/event_codec.hpp"
 

@@ -3,7 +3,8 @@
 // each way a body can be wrong, rendering, and a fuzz-style run of random and
 // mutated bodies that must each be accepted as valid drafts or refused with a
 // reason — never a throw.
-#include "node/event_json.hpp"
+#include "model/event_json.hpp"
+#include "http/publish_request.hpp"
 
 #include <evmesh/topic.hpp>
 

@@ -3,7 +3,7 @@
 // epoch, ignore older epochs, nack a gap once per epoch, ask an unknown sender
 // to say hello), event dedup by origin seq, the durable cursor, a failed store
 // forcing a new hello, and cursors loaded at start.
-#include "cluster/inbound_sequencer.hpp"
+#include "cluster/detail/inbound_sequencer.hpp"
 
 #include <gtest/gtest.h>
 

@@ -2,8 +2,8 @@
 // Webhooks specification's example, GitHub's documented example) and vectors
 // computed with the openssl CLI (`openssl dgst -sha256 -hmac`), plus
 // malformed headers of many shapes: each is refused, none crashes.
-#include "transports/base64.hpp"
-#include "transports/inbound_verifier.hpp"
+#include "base/base64.hpp"
+#include "base/inbound_verifier.hpp"
 
 #include <gtest/gtest.h>
 

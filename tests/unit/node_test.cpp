@@ -2,6 +2,7 @@
 // durable store → router → subscriber callbacks and host actors; ordering,
 // dedup, validation errors, cancellation, bounded subscriber queues,
 // history, and restart on the same data directory.
+#include <evmesh/caf.hpp>
 #include <evmesh/evmesh.hpp>
 
 #include <caf/all.hpp>
@@ -230,11 +231,11 @@ TEST_F(NodeTest, CallbackExceptionsDoNotEndTheSubscription) {
 TEST_F(NodeTest, HostActorReceivesEventPointers) {
   node n{config_in(dir)};
   std::promise<std::string> received;
-  auto actor = n.system().spawn([&](caf::event_based_actor*) -> caf::behavior {
+  auto actor = evmesh::system_of(n).spawn([&](caf::event_based_actor*) -> caf::behavior {
     return {[&](const event_ptr& e) { received.set_value(e->topic + "=" + e->data); }};
   });
   {
-    auto sub = n.subscribe("host.>", actor);
+    auto sub = evmesh::subscribe(n, "host.>", actor);
     n.publish("host.x", R"("hello")").get();
     auto got = received.get_future();
     ASSERT_EQ(got.wait_for(30s), std::future_status::ready);

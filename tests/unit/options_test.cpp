@@ -1,9 +1,9 @@
-// Tests of the command-line option parser (node/options.hpp, options.cpp):
+// Tests of the command-line option parser (cli/options.hpp, options.cpp):
 // flags with separate and `=` values, switches, positional arguments, --help,
 // usage errors and their text, the config file (comments, quotes, switches,
 // errors with file:line), EVMESH_* environment variables, the precedence
 // file < environment < flags, environment_name and help().
-#include "node/options.hpp"
+#include "cli/options.hpp"
 
 #include <gtest/gtest.h>
 

@@ -13,8 +13,8 @@
 // nor duplicated. A seeded randomized run mixes all of it, with lost messages,
 // timeouts, re-hellos and failed stores, and checks the receiver ends with
 // every event exactly once and in order.
-#include "cluster/inbound_sequencer.hpp"
-#include "cluster/outbound_stream.hpp"
+#include "cluster/detail/inbound_sequencer.hpp"
+#include "cluster/detail/outbound_stream.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
-// Tests of request-target parsing (transports/query_string.hpp): the path and
+// Tests of request-target parsing (base/query_string.hpp): the path and
 // query split, percent decoding (incl. %2A for wildcards, '+' as a space only
 // in the query), duplicate and empty parameters, and malformed escapes.
-#include "transports/query_string.hpp"
+#include "base/query_string.hpp"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 // API, is migrated and keeps its events, ids and seqs (what the cluster
 // added to the store itself is in the conformance suite, tests/conformance).
 #include "conformance/store_conformance.hpp"
-#include "node/store.hpp"
+#include "store/store.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>

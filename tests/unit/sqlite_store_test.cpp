@@ -1,10 +1,10 @@
-// The SQLite event store (node/sqlite_store.cpp): the store and delivery
+// The SQLite event store (store/sqlite_store.cpp): the store and delivery
 // store conformance suites (tests/conformance) on a fresh data directory,
 // and what only SQLite has: the file, WAL beside a reader, directories
 // created, open errors (a newer schema version is refused and the refused
 // open closes the file).
 #include "conformance/store_conformance.hpp"
-#include "node/store.hpp"
+#include "store/store.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>

@@ -1,6 +1,6 @@
 // The SSRF guard: every address class, in IPv4 and in each IPv6 form that
 // reaches an IPv4 address, and the --allow-private-targets switch.
-#include "transports/ssrf_guard.hpp"
+#include "base/ssrf_guard.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
-// --store parsing (node/store_location.cpp): empty is SQLite in the data
+// --store parsing (store/store_location.cpp): empty is SQLite in the data
 // directory, postgres:// and postgresql:// select PostgreSQL, anything else
 // is refused; passwords never show in descriptions or errors.
-#include "node/store_location.hpp"
+#include "store/store_location.hpp"
 
 #include <evmesh/error.hpp>
 

@@ -1,6 +1,6 @@
 // Tests of the subscription trie: insert/erase/match bookkeeping, pruning,
 // and a randomized comparison against a naive matcher built on topic_matches.
-#include "actors/subscription_trie.hpp"
+#include "model/subscription_trie.hpp"
 
 #include <evmesh/topic.hpp>
 

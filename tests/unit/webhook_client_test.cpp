@@ -5,6 +5,7 @@
 // against a plain-HTTP port (real TLS peers: webhook_tls_test.cpp).
 #include "transports/http_server.hpp"
 #include "transports/webhook_client.hpp"
+#include "base/url_target.hpp"
 
 #include <gtest/gtest.h>
 
@@ -131,13 +132,13 @@ TEST_F(WebhookClient, HttpsVerifiesThePeer) {
 }
 
 TEST(WebhookUrl, MalformedUrlsAreRefusedWithAReason) {
-  EXPECT_EQ(webhook::check_url("https://example.com/hook?x=1"), "");
-  EXPECT_EQ(webhook::check_url("http://[2001:db8::1]:8443/h"), "");
-  EXPECT_NE(webhook::check_url("ftp://example.com"), "");
-  EXPECT_NE(webhook::check_url("http://user:pw@example.com"), "");
-  EXPECT_NE(webhook::check_url("http://example.com:99999/"), "");
-  EXPECT_NE(webhook::check_url("http:///path"), "");
-  EXPECT_NE(webhook::check_url("http://[::1/"), "");
+  EXPECT_EQ(check_http_url("https://example.com/hook?x=1"), "");
+  EXPECT_EQ(check_http_url("http://[2001:db8::1]:8443/h"), "");
+  EXPECT_NE(check_http_url("ftp://example.com"), "");
+  EXPECT_NE(check_http_url("http://user:pw@example.com"), "");
+  EXPECT_NE(check_http_url("http://example.com:99999/"), "");
+  EXPECT_NE(check_http_url("http:///path"), "");
+  EXPECT_NE(check_http_url("http://[::1/"), "");
 }
 
 } // namespace

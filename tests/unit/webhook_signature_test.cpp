@@ -1,7 +1,7 @@
 // Standard Webhooks signing: the specification's published test vector, the
 // secret format, and two live secrets giving two signatures.
-#include "transports/base64.hpp"
-#include "transports/webhook_signature.hpp"
+#include "base/base64.hpp"
+#include "base/webhook_signature.hpp"
 
 #include <gtest/gtest.h>
 
