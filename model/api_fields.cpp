@@ -76,9 +76,8 @@ std::string refuse_literal_host(const std::string& url, bool allow_private) {
   auto target = parse_url_target(url, url_family::http, error);
   if (!error.empty())
     target = parse_url_target(url, url_family::websocket, error);
-  boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(target.host, ec);
-  return ec ? std::string{} : refuse_target_address(address, allow_private);
+  auto address = literal_address(target.host);
+  return address ? refuse_target_address(*address, allow_private) : std::string{};
 }
 
 } // namespace evmesh
