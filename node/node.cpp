@@ -68,6 +68,20 @@ std::pair<std::string, uint16_t> split_host_port(const std::string& address) {
   return {host, static_cast<uint16_t>(port)};
 }
 
+// The public code for a broken envelope rule, one for one.
+errc public_code(envelope_errc code) {
+  switch (code) {
+    case envelope_errc::invalid_topic: return errc::invalid_topic;
+    case envelope_errc::data_too_large: return errc::too_large;
+    case envelope_errc::reserved_topic: return errc::reserved_topic;
+    case envelope_errc::invalid_id: return errc::invalid_id;
+    case envelope_errc::invalid_header: return errc::invalid_header;
+    case envelope_errc::invalid_json:
+    case envelope_errc::ok: break;  // ok never reaches here
+  }
+  return errc::invalid_data;
+}
+
 void configure_caf(caf::actor_system_config& cfg, int worker_threads) {
   auto cores = static_cast<int>(std::thread::hardware_concurrency());
   auto workers = worker_threads > 0 ? worker_threads : std::max(2, cores);
@@ -413,15 +427,13 @@ std::future<publish_result> node::publish(const std::string& topic, std::string 
   draft.binary = options.binary;
   draft.data = std::move(data);
   draft.headers = std::move(options.headers);
-  if (auto why = check_envelope(draft); !why.empty()) {
+  auto verdict = check_envelope(draft);
+  if (verdict.ok() && !draft.binary)
+    verdict = normalize_json_data(draft.data);
+  if (!verdict.ok()) {
     impl_->probe.events_rejected.fetch_add(1, std::memory_order_relaxed);
-    throw error(is_valid_topic(topic) ? errc::invalid_id : errc::invalid_topic, why);
+    throw error(public_code(verdict.code), verdict.message);
   }
-  if (!draft.binary)
-    if (auto why = normalize_json_data(draft.data); !why.empty()) {
-      impl_->probe.events_rejected.fetch_add(1, std::memory_order_relaxed);
-      throw error(errc::invalid_data, why);
-    }
   auto promise = std::make_shared<std::promise<publish_result>>();
   auto future = promise->get_future();
   std::vector<event> batch;
