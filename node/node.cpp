@@ -125,8 +125,8 @@ struct node::impl {
   router_actor router;
   publisher_actor publisher;
   controller_actor controller;
-  caf::actor delivery_manager;
-  caf::actor lease_keeper;  // shared store only
+  delivery_manager_actor delivery_manager;
+  lease_keeper_actor lease_keeper;  // shared store only
   std::shared_ptr<webhook::client_pool> webhook_client;
   // The bridges' connections; destroyed after the actor system (the bridge
   // actors hold connections into it).
@@ -232,7 +232,7 @@ struct node::impl {
     control.publish_auth = [this](auth_table_ptr table) { auth.store(std::move(table)); };
     control.probe = &probe;
     control.publisher = publisher;
-    control.delivery_manager = delivery_manager;
+    control.delivery_manager = caf::actor_cast<caf::actor>(delivery_manager);
     control.endpoint_records = std::move(endpoints);
     control.allow_private_targets = config.allow_private_targets;
     control.bridge_manager = bridge_manager;
@@ -285,7 +285,7 @@ struct node::impl {
     ms.writer = writer;
     ms.controller = controller;
     ms.records = std::move(registry);
-    ms.delivery_manager = delivery_manager;
+    ms.delivery_manager = caf::actor_cast<caf::actor>(delivery_manager);
     ms.live_changed = [this](std::vector<std::string> names) {
       live_members.store(std::make_shared<const std::vector<std::string>>(std::move(names)));
       caf::anon_send(bridge_manager, br_owners_atom::value);
@@ -329,7 +329,7 @@ struct node::impl {
     auto server_slot = std::make_shared<http::server*>(nullptr);
     http_server = std::make_unique<http::server>(
       options, make_http_api(http_api_context{
-                 config.name, where.describe(), publisher, reader, writer, controller, delivery_manager, bridge_manager, gateway,
+                 config.name, where.describe(), publisher, reader, writer, controller, caf::actor_cast<caf::actor>(delivery_manager), bridge_manager, gateway,
                  cluster_manager,
                  [this] { return auth.load(); },
                  [server_slot] { return *server_slot ? (*server_slot)->open_connections() : 0; },
@@ -372,7 +372,8 @@ struct node::impl {
       cluster_manager = nullptr;
       cluster_listener = nullptr;
       webhook_client->stop();
-      for (auto actor : {bridge_manager, delivery_manager, lease_keeper, caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(publisher),
+      for (auto actor : {bridge_manager, caf::actor_cast<caf::actor>(delivery_manager),
+                         caf::actor_cast<caf::actor>(lease_keeper), caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(publisher),
                          caf::actor_cast<caf::actor>(router), caf::actor_cast<caf::actor>(reader),
                          caf::actor_cast<caf::actor>(writer), gateway})
         if (actor)
