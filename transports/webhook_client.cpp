@@ -38,15 +38,9 @@ std::string connection_key(const url_target& t) {
   return (t.tls ? "https://" : "http://") + t.host + ":" + t.port;
 }
 
-// A response body that keeps the first kept_response_bytes and drops the
-// rest, and that ends the read with a timeout once the attempt's deadline
-// has passed: a receiver streaming an endless body cannot hold an attempt
-// (or a core) beyond its timeout, whatever the socket timer does.
+// A response body that keeps the first kept_response_bytes and drops the rest.
 struct capped_body {
-  struct value_type {
-    std::string text;
-    clock::time_point deadline = clock::time_point::max();
-  };
+  using value_type = std::string;
   class reader {
   public:
     template <bool is_request, class Fields>
@@ -54,15 +48,11 @@ struct capped_body {
     void init(const boost::optional<std::uint64_t>&, beast::error_code& ec) { ec = {}; }
     template <class Buffers>
     std::size_t put(const Buffers& buffers, beast::error_code& ec) {
-      if (clock::now() >= body_.deadline) {
-        ec = beast::error::timeout;
-        return 0;
-      }
       ec = {};
       std::size_t n = 0;
       for (auto b : beast::buffers_range_ref(buffers)) {
-        auto room = kept_response_bytes - std::min(kept_response_bytes, body_.text.size());
-        body_.text.append(static_cast<const char*>(b.data()), std::min(room, b.size()));
+        auto room = kept_response_bytes - std::min(kept_response_bytes, body_.size());
+        body_.append(static_cast<const char*>(b.data()), std::min(room, b.size()));
         n += b.size();
       }
       return n;
@@ -241,8 +231,6 @@ private:
   void read() {
     parser_.emplace();
     parser_->body_limit(boost::none);  // the body past 4 KiB is dropped as it is read
-    parser_->get().body().deadline = deadline_;
-    conn_->lowest().expires_at(deadline_);
     auto self = shared_from_this();
     conn_->visit([&](auto& stream) {
       bhttp::async_read(stream, conn_->buffer, *parser_, [self](const beast::error_code& ec, std::size_t) {
@@ -267,7 +255,7 @@ private:
   void on_response() {
     auto& res = parser_->get();
     result_.status = static_cast<int>(res.result_int());
-    result_.body = std::move(res.body().text);
+    result_.body = std::move(res.body());
     if (auto it = res.find(bhttp::field::retry_after); it != res.end())
       result_.retry_after = std::string(it->value());
     if (res.keep_alive() && !pool_->stopped)
