@@ -161,7 +161,7 @@ private:
       on_ingested(origin, batch.epoch, batch.frame_no, batch.last_seq, true);
       return;
     }
-    auto self = caf::actor_cast<caf::actor>(this);
+    auto self = caf::actor_cast<listener_actor>(this);
     auto* probe = setup_.probe;
     caf::anon_send(setup_.publisher, ingest_atom::value, std::move(batch.events),
                    publish_callback{[self, origin, epoch = batch.epoch, frame_no = batch.frame_no,
@@ -285,8 +285,11 @@ listener_sockets bind_listener(zmq::context_t& context, const std::string& bind_
   return out;
 }
 
-caf::actor spawn_listener(caf::actor_system& sys, listener_sockets sockets, listener_setup setup) {
-  return sys.spawn<listener, caf::detached>(std::move(sockets), std::move(setup));
+// A blocking actor cannot declare a typed behavior: the handle carries the
+// interface its drain() implements.
+listener_actor spawn_listener(caf::actor_system& sys, listener_sockets sockets, listener_setup setup) {
+  return caf::actor_cast<listener_actor>(
+    sys.spawn<listener, caf::detached>(std::move(sockets), std::move(setup)));
 }
 
 } // namespace evmesh::cluster

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "cluster/curve.hpp"
+#include "cluster/messages.hpp"
 
 #include "base/metrics.hpp"
 #include "actors/messages.hpp"
@@ -42,12 +43,12 @@ struct listener_setup {
   uint64_t incarnation = 0;
   std::optional<curve_keys> curve;
   publisher_actor publisher;
-  caf::actor manager;
+  manager_actor manager;
   std::map<std::string, uint64_t> cursors;  // peer_cursors from the store
   metrics* probe = nullptr;
 };
 
-// Runs on its own thread.
-caf::actor spawn_listener(caf::actor_system& sys, listener_sockets sockets, listener_setup setup);
+// Runs on its own thread; its protocol is listener_actor (cluster/messages.hpp).
+listener_actor spawn_listener(caf::actor_system& sys, listener_sockets sockets, listener_setup setup);
 
 } // namespace evmesh::cluster

@@ -21,9 +21,9 @@ struct manager_state {
   manager_state() = default;
   manager_setup setup;
   std::unique_ptr<member_table> table;
-  std::map<std::string, caf::actor> links;        // by address
+  std::map<std::string, link_actor> links;        // by address
   std::map<std::string, link_report> reports;     // by address
-  caf::actor listener;
+  listener_actor listener;
   uint64_t interest_version = 0;
   std::vector<std::string> interest;  // announced: local, registry and endpoint patterns
   std::vector<std::string> local_patterns;
@@ -33,7 +33,7 @@ struct manager_state {
   static inline const char* name = "evmesh.cluster.manager";
 };
 
-using manager_pointer = caf::stateful_actor<manager_state>*;
+using manager_pointer = manager_actor::stateful_pointer<manager_state>;
 
 void announce_interest(manager_pointer self);
 
@@ -107,7 +107,7 @@ void dial(manager_pointer self, const std::string& addr) {
     return;
   auto setup = st.setup.link_template;
   setup.peer_addr = addr;
-  setup.manager = caf::actor_cast<caf::actor>(self);
+  setup.manager = caf::actor_cast<manager_actor>(self);
   auto link = spawn_link(self->system(), std::move(setup));
   self->link_to(link);  // the links go down with the manager
   st.links[addr] = link;
@@ -228,7 +228,7 @@ cluster_view make_view(const manager_state& st) {
   return view;
 }
 
-caf::behavior manager(manager_pointer self, manager_setup setup) {
+manager_actor::behavior_type manager(manager_pointer self, manager_setup setup) {
   auto& st = self->state;
   st.setup = std::move(setup);
   st.table = std::make_unique<member_table>(
@@ -262,7 +262,7 @@ caf::behavior manager(manager_pointer self, manager_setup setup) {
       membership_changed(self);
       self->delayed_send(self, state.setup.heartbeat, tick_atom::value);
     },
-    [self](listener_atom, caf::actor& listener) {
+    [self](listener_atom, listener_actor& listener) {
       self->state.listener = std::move(listener);
       caf::anon_send(self->state.listener, interest_atom::value, self->state.interest_version,
                      self->state.interest);
@@ -279,7 +279,7 @@ caf::behavior manager(manager_pointer self, manager_setup setup) {
 
 } // namespace
 
-caf::actor spawn_manager(caf::actor_system& sys, manager_setup setup) {
+manager_actor spawn_manager(caf::actor_system& sys, manager_setup setup) {
   return sys.spawn(manager, std::move(setup));
 }
 

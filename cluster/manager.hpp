@@ -46,11 +46,9 @@ struct manager_setup {
   caf::actor delivery_manager;
 };
 
-// Spawns the manager; it spawns the links. `listener` gets the interest
-// updates; the router reports local patterns to the manager.
-caf::actor spawn_manager(caf::actor_system& sys, manager_setup setup);
-
-// Tells the manager which listener announces the node's interest.
-using listener_atom = caf::atom_constant<caf::atom("listener")>;
+// Spawns the manager; it spawns the links. Its protocol is manager_actor
+// (cluster/messages.hpp): the node tells it the listener, which gets the
+// interest updates; the router reports local patterns to it.
+manager_actor spawn_manager(caf::actor_system& sys, manager_setup setup);
 
 } // namespace evmesh::cluster

@@ -302,8 +302,10 @@ private:
 
 } // namespace
 
-caf::actor spawn_link(caf::actor_system& sys, link_setup setup) {
-  return sys.spawn<peer_link, caf::detached>(std::move(setup));
+// A blocking actor cannot declare a typed behavior: the handle carries the
+// interface its drain() implements.
+link_actor spawn_link(caf::actor_system& sys, link_setup setup) {
+  return caf::actor_cast<link_actor>(sys.spawn<peer_link, caf::detached>(std::move(setup)));
 }
 
 } // namespace evmesh::cluster

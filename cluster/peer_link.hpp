@@ -8,6 +8,7 @@
 #pragma once
 
 #include "cluster/curve.hpp"
+#include "cluster/messages.hpp"
 #include "cluster/detail/outbound_stream.hpp"
 
 #include "actors/messages.hpp"
@@ -35,13 +36,14 @@ struct link_setup {
   std::optional<curve_keys> curve;
   std::function<std::unique_ptr<store>()> open_store;  // a read-only connection of its own
   router_actor router;
-  caf::actor manager;
+  manager_actor manager;
   stream_limits limits;
   std::chrono::milliseconds heartbeat{500};
   std::chrono::milliseconds ack_timeout{3000};
   metrics* probe = nullptr;
 };
 
-caf::actor spawn_link(caf::actor_system& sys, link_setup setup);
+// Runs on its own thread; its protocol is link_actor (cluster/messages.hpp).
+link_actor spawn_link(caf::actor_system& sys, link_setup setup);
 
 } // namespace evmesh::cluster

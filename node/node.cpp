@@ -135,8 +135,8 @@ struct node::impl {
   caf::actor gateway;
   std::unique_ptr<http::server> http_server;
   std::unique_ptr<zmq::context_t> zmq_context;  // outlives the cluster actors' sockets
-  caf::actor cluster_listener;
-  caf::actor cluster_manager;
+  cluster::listener_actor cluster_listener;
+  cluster::manager_actor cluster_manager;
   std::string cluster_addr;
   // The cluster's live member names (sorted; null when not clustered): who
   // owns which webhook endpoint. Written by the cluster manager, read by the
@@ -313,8 +313,8 @@ struct node::impl {
     ls.probe = &probe;
     cluster_listener = cluster::spawn_listener(sys, std::move(sockets), std::move(ls));
     caf::anon_send(cluster_manager, cluster::listener_atom::value, cluster_listener);
-    caf::anon_send(router, watch_atom::value, cluster_manager);
-    caf::anon_send(writer, watch_atom::value, cluster_manager);
+    caf::anon_send(router, watch_atom::value, caf::actor_cast<caf::actor>(cluster_manager));
+    caf::anon_send(writer, watch_atom::value, caf::actor_cast<caf::actor>(cluster_manager));
   }
 
   void start_http() {
@@ -330,7 +330,7 @@ struct node::impl {
     http_server = std::make_unique<http::server>(
       options, make_http_api(http_api_context{
                  config.name, where.describe(), publisher, reader, writer, controller, caf::actor_cast<caf::actor>(delivery_manager), bridge_manager, gateway,
-                 cluster_manager,
+                 caf::actor_cast<caf::actor>(cluster_manager),
                  [this] { return auth.load(); },
                  [server_slot] { return *server_slot ? (*server_slot)->open_connections() : 0; },
                  config.subscriber_queue_limit, config.sse_heartbeat, websocket_options(config),
@@ -366,7 +366,7 @@ struct node::impl {
       }
       // The cluster goes first: links stop sending, the listener stops
       // taking events in (peers resend what was not acked).
-      for (auto actor : {cluster_manager, cluster_listener})
+      for (auto actor : {caf::actor_cast<caf::actor>(cluster_manager), caf::actor_cast<caf::actor>(cluster_listener)})
         if (actor)
           caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
       cluster_manager = nullptr;
