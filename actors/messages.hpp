@@ -154,7 +154,9 @@ using webhook_feed_actor = caf::typed_actor<
 // here also go to the link of every peer node whose interest matches
 // (peer: name, patterns, link actor; no patterns removes the peer). The
 // watcher (the cluster manager) hears the set of local patterns on change
-// as (interest_atom, std::vector<std::string>), and registry events from
+// as (interest_atom, std::vector<std::string>) — at once, then at most once
+// per 50 ms while it keeps changing (the router's own interest_atom is that
+// timer) — and registry events from
 // peers as (put_rec_atom, event_ptr); no subscriber sees registry events.
 // Webhook endpoints are routed in the same single match as subscribers:
 // (ep_route_atom, endpoint number, patterns, feed) sets which events go to
@@ -164,6 +166,7 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<route_atom, std::vector<event_ptr>>,
   caf::reacts_to<peer_atom, std::string, std::vector<std::string>, caf::actor>,
   caf::reacts_to<watch_atom, caf::actor>,
+  caf::reacts_to<interest_atom>,
   caf::reacts_to<subscribe_atom, subscriber_id, std::string, caf::actor, uint64_t>,
   caf::reacts_to<unsub_atom, subscriber_id>,
   caf::reacts_to<consumed_atom, subscriber_id, uint64_t>,

@@ -5,6 +5,7 @@
 
 #include <evmesh/topic.hpp>
 
+#include <chrono>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -53,6 +54,8 @@ struct router_state {
   std::unordered_map<std::string, std::size_t> pattern_users;  // local interest
   webhook_entry webhooks;
   caf::actor watcher;
+  bool interest_changed = false;  // since the watcher last heard the set
+  bool interest_timer = false;    // an interest_interval is running
   metrics* probe = nullptr;
   static inline const char* name = "evmesh.router";
 
@@ -69,13 +72,10 @@ struct router_state {
       }
     }
     subscribers.erase(it);
-    if (changed)
-      tell_watcher();
+    interest_changed |= changed;
   }
 
-  void tell_watcher() {
-    if (!watcher)
-      return;
+  void send_interest() {
     std::vector<std::string> patterns;
     patterns.reserve(pattern_users.size());
     for (const auto& [pattern, users] : pattern_users)
@@ -168,6 +168,22 @@ struct router_state {
 
 using router_pointer = router_actor::stateful_pointer<router_state>;
 
+// Tells the watcher the set of local patterns when it changed: at once after
+// a quiet spell, then at most once per interval. A burst of N subscriptions
+// costs a few copies of the set, not N copies of a growing set (which took
+// gigabytes for thousands of distinct patterns, issue 19).
+constexpr auto interest_interval = std::chrono::milliseconds(50);
+
+void announce_interest(router_pointer self) {
+  auto& st = self->state;
+  if (!st.interest_changed || st.interest_timer || !st.watcher)
+    return;
+  st.interest_changed = false;
+  st.send_interest();
+  st.interest_timer = true;
+  self->delayed_send(self, interest_interval, interest_atom::value);
+}
+
 router_actor::behavior_type router(router_pointer self, metrics* probe) {
   self->state.probe = probe;
   return {
@@ -220,6 +236,7 @@ router_actor::behavior_type router(router_pointer self, metrics* probe) {
         st.probe->deliveries.fetch_add(batch.size(), std::memory_order_relaxed);
         caf::anon_send(entry.actor, deliver_atom::value, std::move(batch));
       }
+      announce_interest(self);  // dropped subscribers
     },
     [self](subscribe_atom, subscriber_id id, const std::string& pattern, const caf::actor& actor,
            uint64_t queue_limit) {
@@ -230,16 +247,26 @@ router_actor::behavior_type router(router_pointer self, metrics* probe) {
       if (!entry.patterns.insert(pattern).second)
         return;
       st.trie.insert(pattern, id);
-      if (++st.pattern_users[pattern] == 1)
-        st.tell_watcher();
+      if (++st.pattern_users[pattern] == 1) {
+        st.interest_changed = true;
+        announce_interest(self);
+      }
     },
     [self](peer_atom, const std::string& name, std::vector<std::string>& patterns,
            caf::actor& link) { self->state.set_peer(name, std::move(patterns), std::move(link)); },
     [self](watch_atom, caf::actor& watcher) {
       self->state.watcher = std::move(watcher);
-      self->state.tell_watcher();
+      self->state.interest_changed = true;
+      announce_interest(self);
     },
-    [self](unsub_atom, subscriber_id id) { self->state.remove(id); },
+    [self](interest_atom) {
+      self->state.interest_timer = false;
+      announce_interest(self);
+    },
+    [self](unsub_atom, subscriber_id id) {
+      self->state.remove(id);
+      announce_interest(self);
+    },
     [self](consumed_atom, subscriber_id id, uint64_t count) {
       auto it = self->state.subscribers.find(id);
       if (it != self->state.subscribers.end())
