@@ -1,6 +1,8 @@
 // See url_target.hpp.
 #include "base/url_target.hpp"
 
+#include "base/host_port.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <string_view>
@@ -18,7 +20,7 @@ bool starts_with_ci(std::string_view text, std::string_view prefix) {
 } // namespace
 
 std::string url_target::host_header() const {
-  auto h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  auto h = address_host(host);
   return (port == (tls ? "443" : "80")) ? h : h + ":" + port;
 }
 

@@ -4,6 +4,7 @@
 #include "cluster/detail/frame.hpp"
 
 #include "transports/event_codec.hpp"
+#include "base/host_port.hpp"
 #include "base/msgpack_writer.hpp"
 
 #include <evmesh/topic.hpp>
@@ -102,10 +103,8 @@ public:
     auto text = name(field);
     if (!ok())
       return text;
-    auto colon = text.rfind(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()
-        || text.find_first_not_of("0123456789", colon + 1) != std::string::npos
-        || text.size() - colon - 1 > 5 || std::stoul(text.substr(colon + 1)) > 65535)
+    host_port parsed;
+    if (parse_host_port(text, parsed) != host_port_errc::ok || parsed.host.empty())
       fail(field, "must be HOST:PORT");
     return text;
   }

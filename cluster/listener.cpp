@@ -7,6 +7,7 @@
 #include "cluster/detail/socket_actor.hpp"
 
 #include "transports/event_codec.hpp"
+#include "base/host_port.hpp"
 #include "base/log_line.hpp"
 
 namespace evmesh::cluster {
@@ -264,11 +265,12 @@ listener_sockets bind_listener(zmq::context_t& context, const std::string& bind_
   router.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(codec::max_frame_bytes));
   if (curve)
     make_curve_server(router, *curve);
-  auto colon = bind_addr.rfind(':');
-  auto host = bind_addr.substr(0, colon);
-  auto port = bind_addr.substr(colon + 1);
+  host_port bind_to;
+  if (parse_host_port(bind_addr, bind_to) != host_port_errc::ok)
+    throw std::runtime_error("cannot listen for the cluster on " + bind_addr + ": not HOST:PORT");
+  auto host = address_host(bind_to.host);
   try {
-    router.bind("tcp://" + host + ":" + (port == "0" ? "*" : port));
+    router.bind("tcp://" + host + ":" + (bind_to.port == 0 ? "*" : std::to_string(bind_to.port)));
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("cannot listen for the cluster on " + bind_addr + ": " + e.what());
   }

@@ -24,6 +24,7 @@
 #include "transports/http_server.hpp"
 #include "transports/webhook_client.hpp"
 #include "transports/ws_client_connection.hpp"
+#include "base/host_port.hpp"
 #include "base/log_line.hpp"
 
 #include <evmesh/topic.hpp>
@@ -48,24 +49,16 @@ std::string host_name() {
 }
 
 std::pair<std::string, uint16_t> split_host_port(const std::string& address) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon + 1 == address.size())
-    throw error(errc::malformed, "\"" + address + "\" is not HOST:PORT");
-  auto host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  int port = 0;
-  try {
-    std::size_t used = 0;
-    port = std::stoi(address.substr(colon + 1), &used);
-    if (used != address.size() - colon - 1)
-      port = -1;
-  } catch (const std::exception&) {
-    port = -1;
+  host_port parsed;
+  switch (parse_host_port(address, parsed)) {
+    case host_port_errc::ok:
+      return {parsed.host, parsed.port};
+    case host_port_errc::not_host_port:
+      throw error(errc::malformed, "\"" + address + "\" is not HOST:PORT");
+    case host_port_errc::bad_port:
+      break;
   }
-  if (port < 0 || port > 65535)
-    throw error(errc::malformed, "\"" + address + "\" has no valid port");
-  return {host, static_cast<uint16_t>(port)};
+  throw error(errc::malformed, "\"" + address + "\" has no valid port");
 }
 
 // The public code for a broken envelope rule, one for one.
