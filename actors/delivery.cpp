@@ -88,6 +88,8 @@ struct delivery_actor_state {
   const endpoint_config& ep() const { return setup.endpoint; }
   bool live_mode() const { return !setup.shared && live_from && logs[0].read_to >= *live_from; }
   metrics& probe() { return *setup.probe; }
+  delivery_clock& clock() { return *setup.clock; }
+  int64_t now_us() { return setup.clock->now_us(); }
 
   // The follower of `log`, added (read from its start) when new.
   std::size_t follower(const std::string& log) {
@@ -121,14 +123,13 @@ void schedule_wake(delivery_pointer self, int64_t at_us) {
   if (st.wake_at != 0 && st.wake_at <= at_us)
     return;
   st.wake_at = at_us;
-  auto delay = std::max<int64_t>(0, at_us - now_us());
-  self->delayed_send(self, std::chrono::microseconds{delay}, wake_atom::value);
+  st.clock().wake_at(delivery_actor{self}, at_us);
 }
 
 void scan_failed(delivery_pointer self) {
   self->state.scanning = false;
   self->state.more = true;
-  schedule_wake(self, now_us() + 1000000);
+  schedule_wake(self, self->state.now_us() + 1000000);
 }
 
 // SQLite: the next page of this node's log.
@@ -159,7 +160,7 @@ void scan_every_log(delivery_pointer self) {
   for (const auto& f : state.logs)
     q.after[f.log] = f.read_to;
   state.more = false;  // a routed event arriving from now on sets it again
-  state.last_scan_us = now_us();
+  state.last_scan_us = state.now_us();
   self->request(state.setup.reader, actor_timeout, dl_scan_atom::value, std::move(q))
     .then(
       [self](shared_log_pages& pages) {
@@ -227,7 +228,7 @@ void send(delivery_pointer self, item it) {
   auto& st = self->state;
   if (!it.body)
     it.body = std::make_shared<const std::string>(webhook_body(*it.e));
-  auto now = now_us();
+  auto now = st.now_us();
   auto timestamp = now / 1000000;
   ++it.attempts;
   it.started_us = now;
@@ -256,7 +257,7 @@ void pump(delivery_pointer self) {
   auto& st = self->state;
   if (!st.loaded || st.disabling || st.ep().disabled)
     return;
-  auto now = now_us();
+  auto now = st.now_us();
   while (st.in_flight.size() < st.ep().max_in_flight) {
     if (now < st.paused_until)
       return schedule_wake(self, st.paused_until);
@@ -318,7 +319,7 @@ void on_posted(delivery_pointer self, uint64_t number, webhook::post_result& r) 
     return;
   auto it = std::move(found->second);
   st.in_flight.erase(found);
-  auto now = now_us();
+  auto now = st.now_us();
   auto& f = st.logs[it.log];
   st.progress.attempts.push_back({st.ep().id, it.e->id, f.log, it.seq, it.attempts, it.started_us, r.status,
                                   r.duration.count(), r.error, r.body});
@@ -414,7 +415,7 @@ item tracked_item(delivery_actor_state& st, pending_delivery& p) {
 
 void configure(delivery_actor_state& st, endpoint_config ep) {
   st.setup.endpoint = std::move(ep);
-  st.keys = live_secret_keys(st.ep(), now_us());
+  st.keys = live_secret_keys(st.ep(), st.now_us());
   st.bucket.set_rate(st.ep().rate_limit);
 }
 
@@ -479,9 +480,10 @@ delivery_actor::behavior_type delivery(delivery_pointer self, delivery_setup set
     [self](tick_atom, uint64_t routed_upto) -> endpoint_progress {
       auto& st = self->state;
       st.routed_upto = std::max(st.routed_upto, routed_upto);
-      if (st.keys.size() != live_secret_keys(st.ep(), now_us()).size())
-        st.keys = live_secret_keys(st.ep(), now_us());  // a rotated secret expired
-      if (st.setup.shared && now_us() - st.last_scan_us >= shared_poll_us) {
+      auto now = st.now_us();
+      if (st.keys.size() != live_secret_keys(st.ep(), now).size())
+        st.keys = live_secret_keys(st.ep(), now);  // a rotated secret expired
+      if (st.setup.shared && now - st.last_scan_us >= shared_poll_us) {
         st.more = true;
         pump(self);
       }
@@ -509,7 +511,22 @@ delivery_actor::behavior_type delivery(delivery_pointer self, delivery_setup set
   };
 }
 
+// See system_delivery_clock().
+class system_clock final : public delivery_clock {
+public:
+  int64_t now_us() override { return evmesh::now_us(); }
+  void wake_at(const delivery_actor& target, int64_t at_us) override {
+    auto delay = std::max<int64_t>(0, at_us - evmesh::now_us());
+    caf::delayed_anon_send(target, std::chrono::microseconds{delay}, wake_atom::value);
+  }
+};
+
 } // namespace
+
+std::shared_ptr<delivery_clock> system_delivery_clock() {
+  static const auto clock = std::make_shared<system_clock>();
+  return clock;
+}
 
 delivery_actor spawn_delivery(caf::actor_system& sys, delivery_setup setup) {
   return sys.spawn(delivery, std::move(setup));

@@ -62,6 +62,24 @@ using delivery_actor = caf::typed_actor<
   // From the client pool's thread: the answer to request `number`.
   caf::reacts_to<posted_atom, uint64_t, webhook::post_result>>;
 
+// The delivery actor's time: what it reads as "now" (retry due times,
+// Retry-After, the breaker, the rate limit, signing timestamps, secret
+// expiry, disable_after) and how it is woken when something becomes due.
+// Production uses system_delivery_clock(); tests pass a clock they move by
+// hand, so a retry schedule of hours runs in microseconds.
+class delivery_clock {
+public:
+  virtual ~delivery_clock() = default;
+  // Microseconds since the Unix epoch.
+  virtual int64_t now_us() = 0;
+  // Sends (wake_atom) to `target` once now_us() has reached `at_us` (at
+  // once when it has already). Thread-safe.
+  virtual void wake_at(const delivery_actor& target, int64_t at_us) = 0;
+};
+
+// The wall clock (evmesh::now_us) and CAF's timer (a delayed send).
+std::shared_ptr<delivery_clock> system_delivery_clock();
+
 struct delivery_setup {
   endpoint_config endpoint;
   store_writer_actor writer;
@@ -73,6 +91,7 @@ struct delivery_setup {
   int64_t disable_after_us = int64_t{5} * 24 * 3600 * 1000000;
   metrics* probe = nullptr;
   bool shared = false;  // read every node's log (shared store) rather than this node's
+  std::shared_ptr<delivery_clock> clock = system_delivery_clock();
 };
 
 delivery_actor spawn_delivery(caf::actor_system& sys, delivery_setup setup);
