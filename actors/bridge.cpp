@@ -204,10 +204,10 @@ void publish_inbound(bridge_pointer self, std::string message, bool binary) {
   draft.topic = st.setup.config.topic;
   draft.binary = binary;
   draft.data = message;
-  if (!binary && !normalize_json_data(draft.data).empty())
+  if (!binary && !normalize_json_data(draft.data).ok())
     draft.data = nlohmann::json(message).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (auto why = check_envelope(draft); !why.empty()) {
-    note_error(self, "a message was not published: " + why);
+  if (auto verdict = check_envelope(draft); !verdict.ok()) {
+    note_error(self, "a message was not published: " + verdict.message);
     if (st.conn)
       st.conn->grant(1);
     return;

@@ -112,7 +112,7 @@ struct delivery_actor_state {
   }
 };
 
-using delivery_pointer = caf::stateful_actor<delivery_actor_state>*;
+using delivery_pointer = delivery_actor::stateful_pointer<delivery_actor_state>;
 
 void pump(delivery_pointer self);
 
@@ -248,7 +248,7 @@ void send(delivery_pointer self, item it) {
   caf::weak_actor_ptr weak = self->ctrl();
   st.setup.client->post(std::move(req), [weak, number](webhook::post_result result) {
     if (auto strong = weak.lock())
-      caf::anon_send(caf::actor_cast<caf::actor>(strong), posted_atom::value, number, std::move(result));
+      caf::anon_send(caf::actor_cast<delivery_actor>(strong), posted_atom::value, number, std::move(result));
   });
 }
 
@@ -418,7 +418,7 @@ void configure(delivery_actor_state& st, endpoint_config ep) {
   st.bucket.set_rate(st.ep().rate_limit);
 }
 
-caf::behavior delivery(delivery_pointer self, delivery_setup setup) {
+delivery_actor::behavior_type delivery(delivery_pointer self, delivery_setup setup) {
   auto& init = self->state;
   init.setup = std::move(setup);
   if (!init.setup.shared)
@@ -511,7 +511,7 @@ caf::behavior delivery(delivery_pointer self, delivery_setup setup) {
 
 } // namespace
 
-caf::actor spawn_delivery(caf::actor_system& sys, delivery_setup setup) {
+delivery_actor spawn_delivery(caf::actor_system& sys, delivery_setup setup) {
   return sys.spawn(delivery, std::move(setup));
 }
 

@@ -26,9 +26,7 @@
 // has a delivery_states row), rows for events waiting for a retry / failed /
 // delivered after retries, the attempt log and the endpoint's health.
 //
-// Messages (from the manager): (deliver_atom, vector<event_ptr>, routed_upto),
-// (tick_atom, routed_upto) → sends (progress_atom, endpoint_progress) back,
-// (ep_update_atom, endpoint_config), (replay_atom, vector<event>), (resync_atom).
+// Its protocol is `delivery_actor` below.
 #pragma once
 
 #include "actors/messages.hpp"
@@ -40,11 +38,35 @@
 
 namespace evmesh {
 
+// Where a delivery actor asks for its endpoint to be disabled (the delivery
+// manager, which passes it on to the controller).
+using endpoint_disabler_actor = caf::typed_actor<
+  // (endpoint id, reason): a 410 answer, or no success for disable_after.
+  caf::reacts_to<ep_disable_atom, std::string, std::string>>;
+
+using delivery_actor = caf::typed_actor<
+  // From the manager: live events of this endpoint (SQLite: into the live
+  // buffer; shared store: "scan again"), and the highest seq routed so far.
+  caf::reacts_to<deliver_atom, std::vector<event_ptr>, uint64_t>,
+  // From the manager's flush round, with the highest seq routed: what became
+  // worth saving since the last tick (cursors, rows, attempts, health).
+  caf::replies_to<tick_atom, uint64_t>::with<endpoint_progress>,
+  // The endpoint's record changed (URL, patterns, secrets, limits).
+  caf::reacts_to<ep_update_atom, endpoint_config>,
+  // Rows a replay queued in the store: deliver them before fresh events.
+  caf::reacts_to<replay_atom, std::vector<pending_delivery>>,
+  // The live feed lost events: forget the live buffer, catch up from the log.
+  caf::reacts_to<resync_atom>,
+  // To itself: a retry, Retry-After pause, rate limit or breaker cool-down ended.
+  caf::reacts_to<wake_atom>,
+  // From the client pool's thread: the answer to request `number`.
+  caf::reacts_to<posted_atom, uint64_t, webhook::post_result>>;
+
 struct delivery_setup {
   endpoint_config endpoint;
   store_writer_actor writer;
   store_reader_actor reader;
-  caf::actor manager;
+  endpoint_disabler_actor manager;
   std::shared_ptr<webhook::client_pool> client;
   std::vector<double> retry_schedule;  // empty: the contract's default
   std::chrono::milliseconds request_timeout{15000};
@@ -53,7 +75,7 @@ struct delivery_setup {
   bool shared = false;  // read every node's log (shared store) rather than this node's
 };
 
-caf::actor spawn_delivery(caf::actor_system& sys, delivery_setup setup);
+delivery_actor spawn_delivery(caf::actor_system& sys, delivery_setup setup);
 
 } // namespace evmesh
 

@@ -1,8 +1,6 @@
 // See delivery_manager.hpp.
 #include "actors/delivery_manager.hpp"
 
-#include "actors/delivery.hpp"
-#include "model/subscription_trie.hpp"
 #include "base/log_line.hpp"
 
 #include <unordered_map>
@@ -11,13 +9,11 @@ namespace evmesh {
 namespace {
 
 constexpr auto actor_timeout = std::chrono::seconds{30};
-constexpr uint64_t router_queue_limit = uint64_t{1} << 20;
 constexpr auto restart_delay = std::chrono::seconds{1};
 
 struct running_endpoint {
   endpoint_config config;
-  caf::actor actor;
-  std::vector<event_ptr> batch;  // being assembled for the current routed batch
+  delivery_actor actor;
 };
 
 struct manager_state {
@@ -34,13 +30,10 @@ struct manager_state {
   bool lease_round_running = false;
   bool lease_round_failed = false;  // the last round failed (logged once)
   bool released = false;            // the node is stopping: no more claims
-  std::unordered_map<uint64_t, running_endpoint> running;  // by number (the trie's id)
+  std::unordered_map<uint64_t, running_endpoint> running;  // by number (what the router routes to)
   std::unordered_map<std::string, uint64_t> number_of;
   uint64_t next_number = 1;
-  subscription_trie trie;
-  bool subscribed = false;
   uint64_t routed_upto = 0;
-  std::vector<uint64_t> matched;  // scratch
   // One flush round at a time: ask every actor, then one write.
   bool round_running = false;
   std::size_t replies_missing = 0;
@@ -56,19 +49,13 @@ struct manager_state {
   }
 };
 
-using manager_pointer = caf::stateful_actor<manager_state>*;
+using manager_pointer = delivery_manager_actor::stateful_pointer<manager_state>;
 
-void update_subscription(manager_pointer self) {
-  auto& st = self->state;
-  bool want = !st.running.empty();
-  if (want == st.subscribed)
-    return;
-  st.subscribed = want;
-  if (want)
-    self->send(st.setup.router, subscribe_atom::value, delivery_subscriber_id, std::string(">"),
-               caf::actor{self}, router_queue_limit);
-  else
-    self->send(st.setup.router, unsub_atom::value, delivery_subscriber_id);
+// Tells the router which events go to the endpoint running under `number`
+// (no patterns: none any more).
+void route(manager_pointer self, uint64_t number, std::vector<std::string> patterns) {
+  self->send(self->state.setup.router, ep_route_atom::value, number, std::move(patterns),
+             webhook_feed_actor{self});
 }
 
 // Tells the writer to stop tracking an endpoint (see delivery_store::close_endpoint).
@@ -79,21 +66,19 @@ void close_in_store(manager_pointer self, const std::string& id, bool forget) {
     });
 }
 
-// Drops the endpoint's delivery actor from the books (the trie, the running set).
-caf::actor forget_endpoint(manager_pointer self, const std::string& id) {
+// Drops the endpoint's delivery actor from the books (the router's routes,
+// the running set).
+delivery_actor forget_endpoint(manager_pointer self, const std::string& id) {
   auto& st = self->state;
   auto found = st.number_of.find(id);
   if (found == st.number_of.end())
     return {};
   auto number = found->second;
-  auto& entry = st.running[number];
-  for (const auto& pattern : entry.config.topics)
-    st.trie.erase(pattern, number);
-  auto actor = std::move(entry.actor);
+  auto actor = std::move(st.running[number].actor);
   st.running.erase(number);
   st.number_of.erase(found);
   st.setup.probe->webhook_endpoints.fetch_sub(1, std::memory_order_relaxed);
-  update_subscription(self);
+  route(self, number, {});
   return actor;
 }
 
@@ -108,16 +93,14 @@ void start_endpoint(manager_pointer self, const endpoint_config& ep) {
   auto& st = self->state;
   auto number = st.next_number++;
   auto actor = spawn_delivery(self->system(),
-                              delivery_setup{ep, st.setup.writer, st.setup.reader, caf::actor{self}, st.setup.client,
+                              delivery_setup{ep, st.setup.writer, st.setup.reader, endpoint_disabler_actor{self}, st.setup.client,
                                              st.setup.retry_schedule, st.setup.request_timeout,
                                              st.setup.disable_after_us, st.setup.probe, st.shared()});
   self->link_to(actor);  // the manager's exit takes its delivery actors along
-  for (const auto& pattern : ep.topics)
-    st.trie.insert(pattern, number);
-  st.running[number] = running_endpoint{ep, actor, {}};
+  st.running[number] = running_endpoint{ep, actor};
   st.number_of[ep.id] = number;
   st.setup.probe->webhook_endpoints.fetch_add(1, std::memory_order_relaxed);
-  update_subscription(self);
+  route(self, number, ep.topics);
 }
 
 // Gives up the endpoint's lease in the next round (shared store).
@@ -155,10 +138,8 @@ void on_update(manager_pointer self, const endpoint_config& ep) {
   if (found == st.number_of.end())
     return start_endpoint(self, ep);
   auto& entry = st.running[found->second];
-  for (const auto& pattern : entry.config.topics)
-    st.trie.erase(pattern, found->second);
-  for (const auto& pattern : ep.topics)
-    st.trie.insert(pattern, found->second);
+  if (entry.config.topics != ep.topics)
+    route(self, found->second, ep.topics);
   entry.config = ep;
   self->send(entry.actor, ep_update_atom::value, ep);
 }
@@ -309,7 +290,22 @@ void finish_round(manager_pointer self) {
       });
 }
 
-caf::behavior manager(manager_pointer self, delivery_manager_setup setup) {
+// One routed batch from the router: each running endpoint gets its events.
+void on_routed(manager_pointer self, webhook_batch& batch) {
+  auto& st = self->state;
+  st.routed_upto = std::max(st.routed_upto, batch.routed_upto);
+  uint64_t count = 0;
+  for (auto& part : batch.endpoints) {
+    count += part.events.size();
+    // An endpoint stopped since the router matched the batch is not running.
+    if (auto it = st.running.find(part.endpoint); it != st.running.end())
+      self->send(it->second.actor, deliver_atom::value, std::move(part.events), st.routed_upto);
+  }
+  if (count > 0)
+    self->send(st.setup.router, consumed_atom::value, count);
+}
+
+delivery_manager_actor::behavior_type manager(manager_pointer self, delivery_manager_setup setup) {
   self->state.setup = std::move(setup);
   self->delayed_send(self, self->state.setup.flush_interval, tick_atom::value);
   if (self->state.shared())
@@ -339,32 +335,11 @@ caf::behavior manager(manager_pointer self, delivery_manager_setup setup) {
       close_in_store(self, id, true);
       release_lease(self, id);
     },
-    [self](deliver_atom, const std::vector<event_ptr>& events) {
-      auto& st = self->state;
-      self->send(st.setup.router, consumed_atom::value, delivery_subscriber_id, static_cast<uint64_t>(events.size()));
-      std::vector<uint64_t> touched;
-      for (const auto& e : events) {
-        st.routed_upto = std::max(st.routed_upto, e->seq);
-        st.trie.match(e->topic, st.matched);
-        for (auto number : st.matched) {
-          auto& entry = st.running[number];
-          if (entry.batch.empty())
-            touched.push_back(number);
-          entry.batch.push_back(e);
-        }
-      }
-      for (auto number : touched) {
-        auto& entry = st.running[number];
-        self->send(entry.actor, deliver_atom::value, std::move(entry.batch), st.routed_upto);
-        entry.batch.clear();
-      }
-    },
+    [self](deliver_atom, webhook_batch& batch) { on_routed(self, batch); },
     [self](overflow_atom, const std::string& reason) {
-      // The router dropped us (we fell behind): subscribe again and let
-      // every endpoint catch up from the log.
-      log_line() << "evmesh: webhook delivery lost its live feed (" << reason << "); resubscribing";
-      self->state.subscribed = false;
-      update_subscription(self);
+      // The router dropped batches (we fell behind): every endpoint
+      // catches up from the log, then follows the live events again.
+      log_line() << "evmesh: webhook delivery lost live events (" << reason << "); reading them from the log";
       for (auto& [number, entry] : self->state.running)
         self->send(entry.actor, resync_atom::value);
     },
@@ -442,7 +417,7 @@ caf::behavior manager(manager_pointer self, delivery_manager_setup setup) {
 
 } // namespace
 
-caf::actor spawn_delivery_manager(caf::actor_system& sys, delivery_manager_setup setup) {
+delivery_manager_actor spawn_delivery_manager(caf::actor_system& sys, delivery_manager_setup setup) {
   return sys.spawn(manager, std::move(setup));
 }
 

@@ -1,11 +1,11 @@
 // The delivery manager: spawns one delivery actor per endpoint this node
 // owns, from the registry (the controller tells it of every endpoint at start
-// and of every change), and feeds them. It is the webhook side's single
-// subscriber with the router (subscribed to `>` while any endpoint runs): it
-// matches each routed event against the endpoints' patterns (its own trie)
-// and forwards per-endpoint batches with the last routed seq, which lets an
-// idle endpoint's cursor follow the log. Every `flush_interval` it asks its
-// actors for their progress and writes all of it in one store transaction.
+// and of every change), and feeds them. It matches nothing itself: it routes
+// every running endpoint's patterns with the router (under a number of its
+// own), which hands it per routed batch each endpoint's events, and it
+// forwards those with the last routed seq, which lets an idle endpoint's
+// cursor follow the log. Every `flush_interval` it asks its actors for their
+// progress and writes all of it in one store transaction.
 //
 // Who delivers what:
 //   - SQLite: the endpoints `owns` says this node owns (the cluster's
@@ -22,15 +22,11 @@
 // A delivery actor that fails (its store was down when it opened) is
 // started again a second later.
 //
-// Messages: (controller_actor) once, to learn where disables go;
-// (ep_update_atom, endpoint_config), (ep_remove_atom, id) from the
-// controller; (replay_atom, replay_request) → replay_result from the edge;
-// (flush_atom) → bool at node stop, then (release_atom) → bool (gives the
-// leases up); the router's (deliver_atom, batch) and
-// (overflow_atom, reason); the actors' (progress_atom, ...) and
-// (ep_disable_atom, id, reason).
+// Its protocol is `delivery_manager_actor` below.
 #pragma once
 
+#include "actors/delivery.hpp"
+#include "actors/lease_keeper.hpp"
 #include "actors/messages.hpp"
 #include "base/metrics.hpp"
 #include "transports/webhook_client.hpp"
@@ -40,6 +36,29 @@
 #include <memory>
 
 namespace evmesh {
+
+using delivery_manager_actor = webhook_feed_actor::extend<
+  // Once at start: the controller, where disables go.
+  caf::reacts_to<controller_actor>,
+  // From the controller (and the cluster on ownership changes): an endpoint
+  // was created or changed, or this node's view of who owns it moved.
+  caf::reacts_to<ep_update_atom, endpoint_config>,
+  // From the controller: an endpoint was deleted (its delivery state too).
+  caf::reacts_to<ep_remove_atom, std::string>,
+  // From a delivery actor: (endpoint id, reason) to disable; passed on.
+  caf::reacts_to<ep_disable_atom, std::string, std::string>,
+  // From the HTTP edge: queue a range of the log again for one endpoint.
+  caf::replies_to<replay_atom, replay_request>::with<replay_result>,
+  // At node stop: answers once every actor's progress is in the store.
+  caf::replies_to<flush_atom>::with<bool>,
+  // At node stop, after the flush: stop delivering, give every lease up.
+  caf::replies_to<release_atom>::with<bool>,
+  // To itself: time for a flush round (every flush_interval).
+  caf::reacts_to<tick_atom>,
+  // To itself: time for a lease round (shared store, every third of a lease).
+  caf::reacts_to<lease_atom>,
+  // To itself: start a delivery actor that failed a second ago again.
+  caf::reacts_to<wake_atom, std::string>>;
 
 struct delivery_manager_setup {
   store_writer_actor writer;
@@ -55,11 +74,11 @@ struct delivery_manager_setup {
   metrics* probe = nullptr;
   // Shared store: the lease keeper (actors/lease_keeper.hpp) and the lease
   // length; unset on SQLite.
-  caf::actor lease_keeper;
+  lease_keeper_actor lease_keeper;
   std::chrono::milliseconds lease{10000};
 };
 
-caf::actor spawn_delivery_manager(caf::actor_system& sys, delivery_manager_setup setup);
+delivery_manager_actor spawn_delivery_manager(caf::actor_system& sys, delivery_manager_setup setup);
 
 } // namespace evmesh
 

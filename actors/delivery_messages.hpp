@@ -46,13 +46,25 @@ using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using posted_atom = caf::atom_constant<caf::atom("posted")>;
 using resync_atom = caf::atom_constant<caf::atom("resync")>;
 using scanned_atom = caf::atom_constant<caf::atom("scanned")>;
+// router: which events go to which webhook endpoint
+using ep_route_atom = caf::atom_constant<caf::atom("eproute")>;
 // lease keeper (shared store)
 using lease_atom = caf::atom_constant<caf::atom("lease")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
 
-// The subscriber id the delivery manager uses with the router (the
-// controller numbers its subscribers from 1 upwards, so never this one).
-constexpr uint64_t delivery_subscriber_id = ~uint64_t{0};
+// What the router hands the webhook side for one routed batch: per
+// endpoint (by the number the delivery manager routes it under) the events
+// its patterns match, in log order, and the highest seq routed, matched or
+// not, so that an idle endpoint's cursor follows the log.
+struct endpoint_events {
+  uint64_t endpoint = 0;
+  std::vector<event_ptr> events;
+};
+
+struct webhook_batch {
+  std::vector<endpoint_events> endpoints;
+  uint64_t routed_upto = 0;
+};
 
 // An endpoint's delivery state as it starts: its cursor (created at the
 // log's end if it had none) and what waits for a retry or a replay.
@@ -131,6 +143,7 @@ using endpoint_reply = registry_reply<endpoint_config>;
 
 } // namespace evmesh
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::webhook_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::delivery_snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::delivery_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::replay_request)

@@ -4,7 +4,7 @@
 namespace evmesh {
 namespace {
 
-caf::behavior keeper(caf::event_based_actor*, std::shared_ptr<lease_table> leases) {
+lease_keeper_actor::behavior_type keeper(lease_keeper_actor::pointer, std::shared_ptr<lease_table> leases) {
   return {
     [leases](lease_atom, const lease_request& request) {
       lease_grant out;
@@ -20,7 +20,7 @@ caf::behavior keeper(caf::event_based_actor*, std::shared_ptr<lease_table> lease
 
 } // namespace
 
-caf::actor spawn_lease_keeper(caf::actor_system& sys, std::unique_ptr<lease_table> leases) {
+lease_keeper_actor spawn_lease_keeper(caf::actor_system& sys, std::unique_ptr<lease_table> leases) {
   return sys.spawn<caf::detached>(keeper, std::shared_ptr<lease_table>(std::move(leases)));
 }
 

@@ -140,19 +140,35 @@ using publisher_actor = caf::typed_actor<
   caf::reacts_to<ingest_atom, std::vector<event>, publish_callback>,
   caf::replies_to<flush_atom>::with<bool>>;
 
+// Where the router sends the events of webhook endpoints: the delivery
+// manager (actors/delivery_manager.hpp).
+using webhook_feed_actor = caf::typed_actor<
+  // One routed batch, already matched; the feed acknowledges its events
+  // with the router's (consumed_atom, count).
+  caf::reacts_to<deliver_atom, webhook_batch>,
+  // The feed fell more than its queue limit behind: the router dropped
+  // batches (from the reason's on), so every endpoint catches up from the log.
+  caf::reacts_to<overflow_atom, std::string>>;
+
 // Matches events against subscriptions and fans them out; events published
 // here also go to the link of every peer node whose interest matches
 // (peer: name, patterns, link actor; no patterns removes the peer). The
 // watcher (the cluster manager) hears the set of local patterns on change
 // as (interest_atom, std::vector<std::string>), and registry events from
 // peers as (put_rec_atom, event_ptr); no subscriber sees registry events.
+// Webhook endpoints are routed in the same single match as subscribers:
+// (ep_route_atom, endpoint number, patterns, feed) sets which events go to
+// the endpoint (no patterns: none), each routed batch goes to the feed as
+// one webhook_batch, and the feed acknowledges with (consumed_atom, count).
 using router_actor = caf::typed_actor<
   caf::reacts_to<route_atom, std::vector<event_ptr>>,
   caf::reacts_to<peer_atom, std::string, std::vector<std::string>, caf::actor>,
   caf::reacts_to<watch_atom, caf::actor>,
   caf::reacts_to<subscribe_atom, subscriber_id, std::string, caf::actor, uint64_t>,
   caf::reacts_to<unsub_atom, subscriber_id>,
-  caf::reacts_to<consumed_atom, subscriber_id, uint64_t>>;
+  caf::reacts_to<consumed_atom, subscriber_id, uint64_t>,
+  caf::reacts_to<ep_route_atom, uint64_t, std::vector<std::string>, webhook_feed_actor>,
+  caf::reacts_to<consumed_atom, uint64_t>>;
 
 // The controller's answer to a source call.
 using source_reply = registry_reply<source_config>;

@@ -1,7 +1,6 @@
 // See router.hpp.
 #include "actors/router.hpp"
 
-#include "actors/delivery_messages.hpp"
 #include "model/subscription_trie.hpp"
 
 #include <evmesh/topic.hpp>
@@ -18,6 +17,20 @@ struct subscriber_entry {
   uint64_t outstanding = 0;  // delivered, not yet acknowledged
   std::unordered_set<std::string> patterns;
   std::vector<event_ptr> batch;  // being assembled for the current route
+};
+
+// The webhook side: its endpoints share the subscribers' trie under keys
+// with the top bit set, so one match per event decides both.
+constexpr subscriber_id endpoint_key_bit = uint64_t{1} << 63;
+constexpr uint64_t webhook_queue_limit = uint64_t{1} << 20;
+
+struct webhook_entry {
+  webhook_feed_actor feed;
+  std::unordered_map<uint64_t, std::vector<std::string>> patterns;  // by endpoint number
+  uint64_t outstanding = 0;  // delivered, not yet acknowledged
+  bool dropping = false;     // told the feed it overflowed, nothing accepted since
+  webhook_batch batch;       // being assembled for the current route
+  std::unordered_map<uint64_t, std::size_t> slot;  // endpoint number → index in batch.endpoints
 };
 
 // A peer node's link and the patterns the peer wants.
@@ -38,6 +51,7 @@ struct router_state {
   std::unordered_map<uint64_t, peer_entry> peers;
   std::unordered_map<std::string, uint64_t> peer_ids;
   std::unordered_map<std::string, std::size_t> pattern_users;  // local interest
+  webhook_entry webhooks;
   caf::actor watcher;
   metrics* probe = nullptr;
   static inline const char* name = "evmesh.router";
@@ -49,7 +63,7 @@ struct router_state {
     bool changed = false;
     for (const auto& pattern : it->second.patterns) {
       trie.erase(pattern, id);
-      if (id != delivery_subscriber_id && --pattern_users[pattern] == 0) {
+      if (--pattern_users[pattern] == 0) {
         pattern_users.erase(pattern);
         changed = true;
       }
@@ -78,6 +92,53 @@ struct router_state {
     entry.patterns = std::move(patterns);
     for (const auto& pattern : entry.patterns)
       peer_trie.insert(pattern, id);
+  }
+
+  // Routes the endpoint's events by these patterns from now on (the
+  // cluster learns the endpoints' patterns from the registry, not here).
+  void set_endpoint(uint64_t number, std::vector<std::string> patterns, webhook_feed_actor feed) {
+    auto key = number | endpoint_key_bit;
+    auto& known = webhooks.patterns[number];
+    for (const auto& pattern : known)
+      trie.erase(pattern, key);
+    known = std::move(patterns);
+    for (const auto& pattern : known)
+      trie.insert(pattern, key);
+    if (known.empty())
+      webhooks.patterns.erase(number);
+    webhooks.feed = std::move(feed);
+  }
+
+  void add_to_webhooks(uint64_t key, const event_ptr& e) {
+    auto number = key & ~endpoint_key_bit;
+    auto [slot, added] = webhooks.slot.emplace(number, webhooks.batch.endpoints.size());
+    if (added)
+      webhooks.batch.endpoints.push_back({number, {}});
+    webhooks.batch.endpoints[slot->second].events.push_back(e);
+  }
+
+  // Hands the feed the batch assembled for this route, unless that puts it
+  // over its queue limit: then the batch is dropped and the feed told once.
+  void send_webhooks() {
+    auto& w = webhooks;
+    auto batch = std::move(w.batch);
+    w.batch = {};
+    w.slot.clear();
+    uint64_t count = 0;
+    for (const auto& part : batch.endpoints)
+      count += part.events.size();
+    if (w.outstanding + count > webhook_queue_limit) {
+      if (!w.dropping)
+        caf::anon_send(w.feed, overflow_atom::value,
+                       "webhook delivery fell " + std::to_string(w.outstanding + count) +
+                         " events behind, over its queue limit of " + std::to_string(webhook_queue_limit));
+      w.dropping = true;
+      return;
+    }
+    w.dropping = false;
+    w.outstanding += count;
+    probe->deliveries.fetch_add(count, std::memory_order_relaxed);
+    caf::anon_send(w.feed, deliver_atom::value, std::move(batch));
   }
 
   // Events published here go to every peer that wants them (events that
@@ -113,6 +174,7 @@ router_actor::behavior_type router(router_pointer self, metrics* probe) {
     [self](route_atom, const std::vector<event_ptr>& events) {
       auto& st = self->state;
       st.forward_to_peers(events);
+      bool to_webhooks = false;
       std::vector<subscriber_id> touched;
       for (const auto& e : events) {
         if (is_registry_topic(e->topic)) {
@@ -120,17 +182,27 @@ router_actor::behavior_type router(router_pointer self, metrics* probe) {
             caf::anon_send(st.watcher, put_rec_atom::value, e);
           continue;
         }
+        if (!st.webhooks.patterns.empty()) {
+          to_webhooks = true;
+          st.webhooks.batch.routed_upto = std::max(st.webhooks.batch.routed_upto, e->seq);
+        }
         st.trie.match(e->topic, st.matched);
         if (st.matched.empty())
           continue;
         st.probe->events_routed.fetch_add(1, std::memory_order_relaxed);
         for (auto id : st.matched) {
+          if (id & endpoint_key_bit) {
+            st.add_to_webhooks(id, e);
+            continue;
+          }
           auto& entry = st.subscribers[id];
           if (entry.batch.empty())
             touched.push_back(id);
           entry.batch.push_back(e);
         }
       }
+      if (to_webhooks)
+        st.send_webhooks();
       for (auto id : touched) {
         auto& entry = st.subscribers[id];
         auto batch = std::move(entry.batch);
@@ -158,9 +230,7 @@ router_actor::behavior_type router(router_pointer self, metrics* probe) {
       if (!entry.patterns.insert(pattern).second)
         return;
       st.trie.insert(pattern, id);
-      // The webhook side subscribes to everything and filters itself; the
-      // cluster learns the endpoints' patterns from the registry instead.
-      if (id != delivery_subscriber_id && ++st.pattern_users[pattern] == 1)
+      if (++st.pattern_users[pattern] == 1)
         st.tell_watcher();
     },
     [self](peer_atom, const std::string& name, std::vector<std::string>& patterns,
@@ -174,6 +244,13 @@ router_actor::behavior_type router(router_pointer self, metrics* probe) {
       auto it = self->state.subscribers.find(id);
       if (it != self->state.subscribers.end())
         it->second.outstanding -= std::min(count, it->second.outstanding);
+    },
+    [self](ep_route_atom, uint64_t number, std::vector<std::string>& patterns, webhook_feed_actor& feed) {
+      self->state.set_endpoint(number, std::move(patterns), std::move(feed));
+    },
+    [self](consumed_atom, uint64_t count) {
+      auto& w = self->state.webhooks;
+      w.outstanding -= std::min(count, w.outstanding);
     },
   };
 }

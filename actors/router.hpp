@@ -2,6 +2,10 @@
 // actors, one message per subscriber per routed batch. It bounds every
 // subscriber's queue: a subscriber acknowledges what it consumed, and one
 // that falls more than its limit behind is told it overflowed and dropped.
+// It is also the only matcher for webhook endpoints: the delivery manager
+// routes each endpoint's patterns here, and gets per routed batch, for each
+// endpoint, the events that endpoint wants (a feed over its limit has
+// batches dropped and is told, once, to catch up from the log).
 #pragma once
 
 #include "actors/messages.hpp"

@@ -1,6 +1,8 @@
 // See ssrf_guard.hpp.
 #include "base/ssrf_guard.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -96,6 +98,17 @@ std::string refuse_target_address(const boost::asio::ip::address& address, bool 
     return {};
   return "target address " + address.to_string() + " is " + to_string(c) +
          " (refused unless the node runs with --allow-private-targets)";
+}
+
+std::optional<boost::asio::ip::address> literal_address(const std::string& host) {
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(host, ec);
+  if (!ec)
+    return address;
+  in_addr v4{};
+  if (host.find_first_not_of("0123456789abcdefABCDEFxX.") == std::string::npos && ::inet_aton(host.c_str(), &v4) != 0)
+    return boost::asio::ip::address_v4(ntohl(v4.s_addr));
+  return std::nullopt;
 }
 
 } // namespace evmesh

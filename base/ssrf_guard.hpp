@@ -11,6 +11,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <optional>
 #include <string>
 
 namespace evmesh {
@@ -30,6 +31,13 @@ enum class address_class {
 address_class classify_address(const boost::asio::ip::address& address);
 
 const char* to_string(address_class c);
+
+// The address a URL's host names literally, in every form a resolver takes
+// as an address and not as a name: IPv6, dotted quads, and the short,
+// decimal, octal and hex IPv4 forms inet_aton reads (`127.1`, `2130706433`,
+// `0x7f000001`, `017700000001`, `0177.0.0.1` are all 127.0.0.1). Nothing when
+// the host is a name.
+std::optional<boost::asio::ip::address> literal_address(const std::string& host);
 
 // Empty when a webhook may connect to `address`, else why not.
 std::string refuse_target_address(const boost::asio::ip::address& address, bool allow_private);

@@ -45,6 +45,7 @@ url_target parse_url_target(const std::string& url, url_family family, std::stri
     return t;
   }
   std::string_view port;
+  bool port_given = false;  // a ':' after the host: then the port may not be empty
   if (!authority.empty() && authority.front() == '[') {
     auto close = authority.find(']');
     if (close == std::string_view::npos) {
@@ -57,18 +58,20 @@ url_target parse_url_target(const std::string& url, url_family family, std::stri
       error = "unexpected text after the IPv6 address in the URL";
       return t;
     }
+    port_given = !after.empty();
     port = after.empty() ? after : after.substr(1);
   } else {
     auto colon = authority.find(':');
     t.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos)
+    port_given = colon != std::string_view::npos;
+    if (port_given)
       port = authority.substr(colon + 1);
   }
   if (t.host.empty() || t.host.find_first_of(" \t\r\n") != std::string::npos) {
     error = "the URL has no valid host";
     return t;
   }
-  if (port.empty()) {
+  if (port.empty() && !port_given) {
     t.port = t.tls ? "443" : "80";
   } else {
     bool digits = port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });

@@ -124,7 +124,7 @@ std::string read_binary_cloudevent(const http::request& req, const std::string& 
     return "header ce-id is required";
   if (is_json_media(type)) {
     draft.data = req.body();
-    return normalize_json_data(draft.data);
+    return normalize_json_data(draft.data).message;
   }
   draft.binary = true;
   draft.data = req.body();
@@ -157,7 +157,7 @@ parsed_publish read_json_body(const http::request& req, reader_fn read_one, bool
     event draft;
     auto why = read_one(item, draft);
     if (why.empty())
-      why = check_envelope(draft);
+      why = check_envelope(draft).message;
     if (!why.empty() && out.batch)
       why = "event " + std::to_string(index) + ": " + why;
     out.drafts.push_back(std::move(draft));
@@ -185,7 +185,7 @@ parsed_publish parse_publish_request(const http::request& req) {
     event draft;
     out.error = read_binary_cloudevent(req, type, draft);
     if (out.error.empty())
-      out.error = check_envelope(draft);
+      out.error = check_envelope(draft).message;
     out.drafts.push_back(std::move(draft));
     return out;
   }
@@ -202,7 +202,7 @@ parsed_publish parse_publish_request(const http::request& req) {
 std::string read_event_object(const json& object, event& draft) {
   if (auto why = read_plain(object, draft); !why.empty())
     return why;
-  return check_envelope(draft);
+  return check_envelope(draft).message;
 }
 
 } // namespace evmesh

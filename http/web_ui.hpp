@@ -1,4 +1,4 @@
-// The live web page served at GET /ui/ (node/ui/index.html, compiled into
+// The live web page served at GET /ui/ (http/ui/index.html, compiled into
 // the binary by CMake so the node serves it without any files around).
 #pragma once
 

@@ -2,6 +2,7 @@
 #include "model/api_fields.hpp"
 
 #include "base/ssrf_guard.hpp"
+#include "base/url_target.hpp"
 
 #include <evmesh/topic.hpp>
 
@@ -71,17 +72,12 @@ std::string read_description(const nlohmann::json& v, std::string& out) {
 }
 
 std::string refuse_literal_host(const std::string& url, bool allow_private) {
-  auto start = url.find("://") + 3;
-  auto end = url.find_first_of("/?#", start);
-  auto authority = url.substr(start, end - start);
-  std::string host;
-  if (!authority.empty() && authority.front() == '[')
-    host = authority.substr(1, authority.find(']') - 1);
-  else
-    host = authority.substr(0, authority.find(':'));
-  boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(host, ec);
-  return ec ? std::string{} : refuse_target_address(address, allow_private);
+  std::string error;
+  auto target = parse_url_target(url, url_family::http, error);
+  if (!error.empty())
+    target = parse_url_target(url, url_family::websocket, error);
+  auto address = literal_address(target.host);
+  return address ? refuse_target_address(*address, allow_private) : std::string{};
 }
 
 } // namespace evmesh

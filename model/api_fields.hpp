@@ -28,7 +28,8 @@ std::string unknown_field(const nlohmann::json& body, const std::vector<std::str
 // A string of at most 1024 bytes.
 std::string read_description(const nlohmann::json& v, std::string& out);
 
-// Refuses a URL (scheme://host...) whose host is an IP literal that the SSRF
+// Refuses a webhook or bridge URL (http(s)://, ws(s)://, read by
+// base/url_target) whose host is an IP literal that the SSRF
 // guard would refuse; names are checked when connecting.
 std::string refuse_literal_host(const std::string& url, bool allow_private);
 

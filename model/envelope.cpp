@@ -33,21 +33,22 @@ bool is_utf8(std::string_view text) {
 
 } // namespace
 
-std::string check_envelope(const event& draft) {
+envelope_result check_envelope(const event& draft) {
   if (auto why = check_topic(draft.topic); !why.empty())
-    return why;
+    return {envelope_errc::invalid_topic, std::move(why)};
   if (draft.data.size() > max_event_data_bytes)
-    return "data is " + std::to_string(draft.data.size()) + " bytes, more than the " +
-           std::to_string(max_event_data_bytes) + " an event may carry";
+    return {envelope_errc::data_too_large, "data is " + std::to_string(draft.data.size()) + " bytes, more than the " +
+                                             std::to_string(max_event_data_bytes) + " an event may carry"};
   if (is_registry_topic(draft.topic))
-    return "topics under \"" + std::string(registry_topic_prefix) +
-           "\" are reserved for the cluster's registry";
+    return {envelope_errc::reserved_topic,
+            "topics under \"" + std::string(registry_topic_prefix) + "\" are reserved for the cluster's registry"};
   if (!draft.id.empty())
     if (auto why = check_event_id(draft.id); !why.empty())
-      return why;
+      return {envelope_errc::invalid_id, std::move(why)};
   for (const auto& [name, value] : draft.headers)
     if (!is_utf8(name) || !is_utf8(value))
-      return "header \"" + std::string(is_utf8(name) ? name : "?") + "\" is not valid UTF-8";
+      return {envelope_errc::invalid_header,
+              "header \"" + std::string(is_utf8(name) ? name : "?") + "\" is not valid UTF-8"};
   return {};
 }
 
@@ -77,7 +78,7 @@ void strip_insignificant_whitespace(std::string& json) {
 
 } // namespace
 
-std::string normalize_json_data(std::string& data) {
+envelope_result normalize_json_data(std::string& data) {
   // Validation without building a document costs half of parse + dump
   // (bench/RESULTS.md); numbers and escapes keep the publisher's spelling.
   if (nlohmann::json::accept(data)) {
@@ -88,9 +89,9 @@ std::string normalize_json_data(std::string& data) {
     auto parsed = nlohmann::json::parse(data);  // throws: only to say what is wrong
     (void)parsed;
   } catch (const nlohmann::json::exception& e) {
-    return std::string("data is not valid JSON: ") + e.what();
+    return {envelope_errc::invalid_json, std::string("data is not valid JSON: ") + e.what()};
   }
-  return "data is not valid JSON";
+  return {envelope_errc::invalid_json, "data is not valid JSON"};
 }
 
 } // namespace evmesh

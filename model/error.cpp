@@ -7,8 +7,10 @@ namespace evmesh {
 const char* to_string(errc code) {
   switch (code) {
     case errc::invalid_topic: return "invalid_topic";
+    case errc::reserved_topic: return "reserved_topic";
     case errc::invalid_pattern: return "invalid_pattern";
     case errc::invalid_id: return "invalid_id";
+    case errc::invalid_header: return "invalid_header";
     case errc::invalid_data: return "invalid_data";
     case errc::too_large: return "too_large";
     case errc::malformed: return "malformed";

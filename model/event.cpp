@@ -3,11 +3,13 @@
 // ULIDs so they sort by creation time and need no coordination between nodes.
 #include <evmesh/event.hpp>
 
+#include <openssl/rand.h>
+
 #include <array>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
-#include <random>
+#include <stdexcept>
 
 namespace evmesh {
 
@@ -53,15 +55,11 @@ constexpr char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 // Hands out ULIDs: 48 bits of Unix milliseconds, then 80 random bits. Within
 // one millisecond (or if the clock steps back) the previous random part is
-// incremented instead, so ids from this process strictly increase.
+// incremented instead, so ids from this process strictly increase. The
+// random part comes from the OS CSPRNG (OpenSSL's RAND_bytes), so an id
+// cannot be guessed from the ids seen before it.
 class ulid_generator {
 public:
-  ulid_generator() {
-    std::random_device device;
-    std::seed_seq seed{device(), device(), device(), device(), device(), device(), device(), device()};
-    random_.seed(seed);
-  }
-
   std::string next() {
     std::lock_guard lock{mutex_};
     const auto now_ms = static_cast<uint64_t>(now_us() / 1000) & time_mask;
@@ -81,8 +79,13 @@ private:
   static constexpr uint64_t time_mask = (uint64_t{1} << 48) - 1;
 
   void randomize() {
-    random_high_ = static_cast<uint16_t>(random_());
-    random_low_ = random_();
+    unsigned char bytes[10];
+    if (RAND_bytes(bytes, sizeof bytes) != 1)
+      throw std::runtime_error("the OS random generator failed");
+    random_high_ = static_cast<uint16_t>(bytes[0] << 8 | bytes[1]);
+    random_low_ = 0;
+    for (int i = 2; i < 10; ++i)
+      random_low_ = random_low_ << 8 | bytes[i];
   }
 
   // Adds one to the 80-bit random part; false when it wrapped around.
@@ -113,7 +116,6 @@ private:
   }
 
   std::mutex mutex_;
-  std::mt19937_64 random_;
   bool started_ = false;
   uint64_t last_ms_ = 0;
   uint16_t random_high_ = 0;

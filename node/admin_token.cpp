@@ -1,5 +1,6 @@
 // See admin_token.hpp.
 #include "node/admin_token.hpp"
+#include "base/private_files.hpp"
 
 #include "model/auth.hpp"
 
@@ -19,7 +20,7 @@ namespace evmesh {
 std::string resolve_admin_token(const std::filesystem::path& data_dir, const std::string& given) {
   if (!given.empty())
     return given;
-  std::filesystem::create_directories(data_dir);
+  make_private_directory(data_dir);
   auto path = data_dir / "admin.token";
   if (std::ifstream in{path}) {
     std::string token;

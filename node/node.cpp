@@ -68,6 +68,20 @@ std::pair<std::string, uint16_t> split_host_port(const std::string& address) {
   return {host, static_cast<uint16_t>(port)};
 }
 
+// The public code for a broken envelope rule, one for one.
+errc public_code(envelope_errc code) {
+  switch (code) {
+    case envelope_errc::invalid_topic: return errc::invalid_topic;
+    case envelope_errc::data_too_large: return errc::too_large;
+    case envelope_errc::reserved_topic: return errc::reserved_topic;
+    case envelope_errc::invalid_id: return errc::invalid_id;
+    case envelope_errc::invalid_header: return errc::invalid_header;
+    case envelope_errc::invalid_json:
+    case envelope_errc::ok: break;  // ok never reaches here
+  }
+  return errc::invalid_data;
+}
+
 void configure_caf(caf::actor_system_config& cfg, int worker_threads) {
   auto cores = static_cast<int>(std::thread::hardware_concurrency());
   auto workers = worker_threads > 0 ? worker_threads : std::max(2, cores);
@@ -111,8 +125,8 @@ struct node::impl {
   router_actor router;
   publisher_actor publisher;
   controller_actor controller;
-  caf::actor delivery_manager;
-  caf::actor lease_keeper;  // shared store only
+  delivery_manager_actor delivery_manager;
+  lease_keeper_actor lease_keeper;  // shared store only
   std::shared_ptr<webhook::client_pool> webhook_client;
   // The bridges' connections; destroyed after the actor system (the bridge
   // actors hold connections into it).
@@ -218,7 +232,7 @@ struct node::impl {
     control.publish_auth = [this](auth_table_ptr table) { auth.store(std::move(table)); };
     control.probe = &probe;
     control.publisher = publisher;
-    control.delivery_manager = delivery_manager;
+    control.delivery_manager = caf::actor_cast<caf::actor>(delivery_manager);
     control.endpoint_records = std::move(endpoints);
     control.allow_private_targets = config.allow_private_targets;
     control.bridge_manager = bridge_manager;
@@ -271,7 +285,7 @@ struct node::impl {
     ms.writer = writer;
     ms.controller = controller;
     ms.records = std::move(registry);
-    ms.delivery_manager = delivery_manager;
+    ms.delivery_manager = caf::actor_cast<caf::actor>(delivery_manager);
     ms.live_changed = [this](std::vector<std::string> names) {
       live_members.store(std::make_shared<const std::vector<std::string>>(std::move(names)));
       caf::anon_send(bridge_manager, br_owners_atom::value);
@@ -315,7 +329,7 @@ struct node::impl {
     auto server_slot = std::make_shared<http::server*>(nullptr);
     http_server = std::make_unique<http::server>(
       options, make_http_api(http_api_context{
-                 config.name, where.describe(), publisher, reader, writer, controller, delivery_manager, bridge_manager, gateway,
+                 config.name, where.describe(), publisher, reader, writer, controller, caf::actor_cast<caf::actor>(delivery_manager), bridge_manager, gateway,
                  cluster_manager,
                  [this] { return auth.load(); },
                  [server_slot] { return *server_slot ? (*server_slot)->open_connections() : 0; },
@@ -358,7 +372,8 @@ struct node::impl {
       cluster_manager = nullptr;
       cluster_listener = nullptr;
       webhook_client->stop();
-      for (auto actor : {bridge_manager, delivery_manager, lease_keeper, caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(publisher),
+      for (auto actor : {bridge_manager, caf::actor_cast<caf::actor>(delivery_manager),
+                         caf::actor_cast<caf::actor>(lease_keeper), caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(publisher),
                          caf::actor_cast<caf::actor>(router), caf::actor_cast<caf::actor>(reader),
                          caf::actor_cast<caf::actor>(writer), gateway})
         if (actor)
@@ -413,15 +428,13 @@ std::future<publish_result> node::publish(const std::string& topic, std::string 
   draft.binary = options.binary;
   draft.data = std::move(data);
   draft.headers = std::move(options.headers);
-  if (auto why = check_envelope(draft); !why.empty()) {
+  auto verdict = check_envelope(draft);
+  if (verdict.ok() && !draft.binary)
+    verdict = normalize_json_data(draft.data);
+  if (!verdict.ok()) {
     impl_->probe.events_rejected.fetch_add(1, std::memory_order_relaxed);
-    throw error(is_valid_topic(topic) ? errc::invalid_id : errc::invalid_topic, why);
+    throw error(public_code(verdict.code), verdict.message);
   }
-  if (!draft.binary)
-    if (auto why = normalize_json_data(draft.data); !why.empty()) {
-      impl_->probe.events_rejected.fetch_add(1, std::memory_order_relaxed);
-      throw error(errc::invalid_data, why);
-    }
   auto promise = std::make_shared<std::promise<publish_result>>();
   auto future = promise->get_future();
   std::vector<event> batch;

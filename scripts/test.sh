@@ -13,6 +13,9 @@ echo "=== layers"
 python3 scripts/check-layers.py
 jobs=$(nproc)
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+# Paths relative to the checkout, so a clone in another folder (CI's) still
+# hits the cache a previous build filled.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR=1
 export CTEST_OUTPUT_ON_FAILURE=1
 
 run_suite() {  # name, build dir, extra cmake args...

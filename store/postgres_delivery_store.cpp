@@ -2,7 +2,7 @@
 // shared evmesh_delivery_* tables, where it is the cluster's: an endpoint's
 // queue is every node's local events (each node's log is one of its logs,
 // the node column of these tables), delivered by the node holding the
-// endpoint's lease (node/postgres_leases.hpp); a save of fenced progress
+// endpoint's lease (store/postgres_leases.hpp); a save of fenced progress
 // checks the lease in its transaction. It reads evmesh_events rows (pending
 // rows, replays, time → seq) but never writes them. Used only from the store
 // writer's thread.

@@ -4,6 +4,7 @@
 // Dedup: event_ids maps every id to its seq for 24 h (and for as long as the
 // event is retained, so GET /v1/events/{id} works), independent of retention.
 #include "store/store.hpp"
+#include "base/private_files.hpp"
 #include "store/detail/sqlite_statement.hpp"
 #include "store/store_rows.hpp"
 
@@ -63,8 +64,15 @@ struct statement_rows {
 class sqlite_store final : public store {
 public:
   sqlite_store(const std::filesystem::path& dir, store_access access) {
-    std::filesystem::create_directories(dir);
     path_ = (dir / "evmesh.db").string();
+    if (access == store_access::read_write) {
+      // SQLite gives -wal and -shm the database file's mode: 0600 for all.
+      make_private_directory(dir);
+      make_private_file(path_);
+      for (const char* suffix : {"-wal", "-shm"})
+        if (std::filesystem::exists(path_ + suffix))
+          make_private_file(path_ + suffix);
+    }
     db_ = sqlite::open_database(path_);
     try {
       if (access == store_access::read_write) {

@@ -5,12 +5,12 @@
 // meanwhile closed it, the request is sent once more on a fresh connection.
 #include "transports/http_client.hpp"
 
+#include "base/url_target.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 
-#include <algorithm>
-#include <cctype>
 #include <stdexcept>
 
 namespace evmesh::http {
@@ -21,21 +21,6 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 namespace {
-
-bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-         });
-}
-
-std::string parse_port(std::string_view port, const std::string& url) {
-  const bool numeric = !port.empty() && port.size() <= 5 &&
-                       std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
-  const unsigned long value = numeric ? std::stoul(std::string(port)) : 0;
-  if (value == 0 || value > 65535) throw std::invalid_argument("invalid port in URL: " + url);
-  return std::to_string(value);
-}
 
 // The Host header value: IPv6 literals go back into brackets.
 std::string host_header(const url_parts& parts) {
@@ -54,53 +39,13 @@ bool is_stale_connection(const beast::error_code& ec) {
 } // namespace
 
 url_parts parse_url(const std::string& url) {
-  constexpr std::string_view scheme = "http://";
-  if (starts_with_ignoring_case(url, "https://"))
+  std::string error;
+  auto target = parse_url_target(url, url_family::http, error);
+  if (!error.empty())
+    throw std::invalid_argument(error + ": " + url);
+  if (target.tls)
     throw std::invalid_argument("https is not supported by this client");
-  if (!starts_with_ignoring_case(url, scheme))
-    throw std::invalid_argument("URL must start with http://: " + url);
-
-  std::string_view rest{url};
-  rest.remove_prefix(scheme.size());
-  const auto authority_end = rest.find_first_of("/?#");
-  const std::string_view authority = rest.substr(0, authority_end);
-  std::string_view target = authority_end == std::string_view::npos ? "" : rest.substr(authority_end);
-  target = target.substr(0, target.find('#'));
-
-  if (authority.find('@') != std::string_view::npos)
-    throw std::invalid_argument("credentials in the URL are not supported: " + url);
-
-  url_parts parts;
-  std::string_view port_part;
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) throw std::invalid_argument("unterminated IPv6 address in URL: " + url);
-    parts.host = std::string(authority.substr(1, close - 1));
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') throw std::invalid_argument("unexpected text after IPv6 address in URL: " + url);
-      port_part = after.substr(1);
-      if (port_part.empty()) throw std::invalid_argument("invalid port in URL: " + url);
-    }
-  } else {
-    const auto colon = authority.find(':');
-    parts.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      port_part = authority.substr(colon + 1);
-      if (port_part.empty() || port_part.find(':') != std::string_view::npos)
-        throw std::invalid_argument("invalid port in URL (IPv6 addresses need brackets): " + url);
-    }
-  }
-  if (parts.host.empty()) throw std::invalid_argument("URL has no host: " + url);
-  parts.port = port_part.empty() ? "80" : parse_port(port_part, url);
-
-  if (target.empty())
-    parts.target = "/";
-  else if (target.front() == '?')
-    parts.target = "/" + std::string(target);
-  else
-    parts.target = std::string(target);
-  return parts;
+  return {std::move(target.host), std::move(target.port), std::move(target.path)};
 }
 
 struct client::impl {

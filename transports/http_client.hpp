@@ -16,7 +16,8 @@ struct url_parts {
   std::string port;
   std::string target;  // path and query, "/" when empty
 };
-// Parses "http://host:port/path?q"; throws std::invalid_argument with the reason.
+// Parses "http://host:port/path?q" (base/url_target, the one URL parser);
+// throws std::invalid_argument with the reason.
 url_parts parse_url(const std::string& url);
 
 class client {

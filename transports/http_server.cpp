@@ -62,6 +62,28 @@ namespace beast_http = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+// RFC 9112 §6.3: a request whose body length is not plain to every reader is
+// refused (400, then the connection closes) instead of guessed at — a
+// Transfer-Encoding other than exactly `chunked` (`xchunked`, `gzip, chunked`,
+// two TE fields), or Transfer-Encoding together with Content-Length. Guessing
+// lets what a proxy took for body run here as a second request (smuggling).
+std::string ambiguous_framing(const beast_http::request_header<>& header) {
+  const auto codings = header.count(beast_http::field::transfer_encoding);
+  if (codings == 0)
+    return {};
+  if (codings > 1)
+    return "more than one Transfer-Encoding field";
+  auto value = std::string(header[beast_http::field::transfer_encoding]);
+  const auto first = value.find_first_not_of(" \t");
+  const auto last = value.find_last_not_of(" \t");
+  value = first == std::string::npos ? std::string{} : value.substr(first, last - first + 1);
+  if (!beast::iequals(value, "chunked"))
+    return "Transfer-Encoding \"" + value + "\" is not supported (only chunked)";
+  if (header.count(beast_http::field::content_length) != 0)
+    return "both Transfer-Encoding and Content-Length";
+  return {};
+}
+
 // How long a connection we close after an error may keep sending before we
 // drop it; reading (and discarding) it meanwhile lets the client see our
 // response instead of a reset.
@@ -612,9 +634,14 @@ void session::read_request() {
 }
 
 // The header is in (and a Content-Length over the limit has already failed
-// it): answer `Expect: 100-continue` so clients like curl send the body now.
+// it): refuse a body whose framing is ambiguous, then answer
+// `Expect: 100-continue` so clients like curl send the body now.
 void session::on_header(const beast::error_code& ec) {
   if (closed_ || handled_read_error(ec)) return;
+  if (auto why = ambiguous_framing(parser_->get()); !why.empty()) {
+    refuse(beast_http::status::bad_request, why);
+    return;
+  }
   if (parser_->is_done()) {
     on_request(ec);
     return;

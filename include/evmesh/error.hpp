@@ -9,8 +9,10 @@ namespace evmesh {
 
 enum class errc {
   invalid_topic,    // not dot-separated [A-Za-z0-9_-]+ tokens, or over 255 bytes
+  reserved_topic,   // under "evmesh.registry.", which only the nodes publish
   invalid_pattern,  // a subscription pattern that breaks the NATS rules
   invalid_id,       // an event id that is empty, too long or not printable ASCII
+  invalid_header,   // an event header whose name or value is not UTF-8
   invalid_data,     // data that is not valid JSON where JSON is required
   too_large,        // over a configured size limit
   malformed,        // a frame or document that cannot be decoded

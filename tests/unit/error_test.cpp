@@ -9,8 +9,10 @@ using evmesh::errc;
 
 TEST(error, code_names) {
   EXPECT_STREQ(to_string(errc::invalid_topic), "invalid_topic");
+  EXPECT_STREQ(to_string(errc::reserved_topic), "reserved_topic");
   EXPECT_STREQ(to_string(errc::invalid_pattern), "invalid_pattern");
   EXPECT_STREQ(to_string(errc::invalid_id), "invalid_id");
+  EXPECT_STREQ(to_string(errc::invalid_header), "invalid_header");
   EXPECT_STREQ(to_string(errc::invalid_data), "invalid_data");
   EXPECT_STREQ(to_string(errc::too_large), "too_large");
   EXPECT_STREQ(to_string(errc::malformed), "malformed");

@@ -757,4 +757,42 @@ TEST(HttpProblem, SurvivesInvalidUtf8InTheDetail) {
   EXPECT_EQ(problem_of(res)["status"], 400);
 }
 
+// Request smuggling (RFC 9112 §6.3): a body length that readers could take
+// differently is refused with 400 and the connection closes, so nothing after
+// it runs as a second request.
+TEST(HttpServer, AmbiguousBodyFramingGets400AndClosesBeforeAnythingRuns) {
+  const std::vector<std::string> heads{
+    "Transfer-Encoding: xchunked\r\n",
+    "Transfer-Encoding: gzip, chunked\r\n",
+    "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+    "Transfer-Encoding: xchunked\r\nContent-Length: 5\r\n",
+    "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+  };
+  for (const auto& head : heads) {
+    worker answers;
+    std::atomic<int> calls{0};
+    http::server srv{local_options(), deferred_echo(answers, &calls)};
+    srv.start();
+    raw_connection conn{srv.port()};
+    conn.write("POST /first HTTP/1.1\r\nHost: x\r\n" + head +
+               "\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+    const auto res = conn.read_response();
+    EXPECT_EQ(res.result(), beast_http::status::bad_request) << head;
+    EXPECT_FALSE(problem_of(res)["detail"].get<std::string>().empty()) << head;
+    EXPECT_EQ(conn.read_until_closed(), net::error::eof) << head;
+    EXPECT_EQ(calls, 0) << head;
+  }
+}
+
+TEST(HttpServer, PlainChunkedBodyStillReachesTheHandler) {
+  worker answers;
+  http::server srv{local_options(), deferred_echo(answers)};
+  srv.start();
+  raw_connection conn{srv.port()};
+  conn.write("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked \r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  const auto res = conn.read_response();
+  EXPECT_EQ(res.result(), beast_http::status::ok);
+  EXPECT_EQ(res.body(), "POST /c abc");
+}
+
 } // namespace

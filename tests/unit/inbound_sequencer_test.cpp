@@ -1,4 +1,4 @@
-// Tests of the receiving half of the link protocol (cluster/inbound_sequencer):
+// Tests of the receiving half of the link protocol (cluster/detail/inbound_sequencer):
 // the verdict for each frame (accept the next one or the first of a newer
 // epoch, ignore older epochs, nack a gap once per epoch, ask an unknown sender
 // to say hello), event dedup by origin seq, the durable cursor, a failed store

@@ -161,6 +161,9 @@ TEST_F(NodeTest, BadInputThrowsWithTheReason) {
   EXPECT_EQ(code_of([&] { n.publish("orders.*", "1"); }), errc::invalid_topic);
   EXPECT_EQ(code_of([&] { n.publish("orders.x", "{not json"); }), errc::invalid_data);
   EXPECT_EQ(code_of([&] { n.publish("orders.x", "1", {.id = "has space"}); }), errc::invalid_id);
+  EXPECT_EQ(code_of([&] { n.publish("orders.x", std::string(9u << 20, '1')); }), errc::too_large);
+  EXPECT_EQ(code_of([&] { n.publish("evmesh.registry.token", "1"); }), errc::reserved_topic);
+  EXPECT_EQ(code_of([&] { n.publish("orders.x", "1", {.headers = {{"h", "caf\xe9"}}}); }), errc::invalid_header);
   EXPECT_EQ(code_of([&] { n.subscribe("a.>.b", [](const event&) {}); }), errc::invalid_pattern);
   EXPECT_EQ(code_of([&] { n.history("a..b"); }), errc::invalid_pattern);
   // Binary data is not checked as JSON.

@@ -1,4 +1,4 @@
-// Tests of the sending half of the link protocol (cluster/outbound_stream),
+// Tests of the sending half of the link protocol (cluster/detail/outbound_stream),
 // driven the way a link drives it: a tiny fake store answers next_scan() with
 // pages (at most N events, a scanned_to resume cursor, at_end), live events
 // arrive from the "router" after they are committed, acks and nacks come back

@@ -136,6 +136,28 @@ TEST_F(sqlite_store_test, missing_directories_are_created) {
   EXPECT_TRUE(open_sqlite_store(nested, store_access::read_write)->find("a"));
 }
 
+// The store holds endpoint and source secrets: private to the node's user.
+TEST_F(sqlite_store_test, the_data_directory_and_the_database_files_are_private) {
+  const auto mode = [](const fs::path& p) { return fs::status(p).permissions() & fs::perms::all; };
+  const auto file_mode = fs::perms::owner_read | fs::perms::owner_write;
+  auto fresh = dir() / "fresh";
+  {
+    auto db = open_sqlite_store(fresh, store_access::read_write);
+    append_one(*db, make_event("a"));
+    EXPECT_EQ(mode(fresh), fs::perms::owner_all);
+    for (const char* name : {"evmesh.db", "evmesh.db-wal", "evmesh.db-shm"})
+      EXPECT_EQ(mode(fresh / name), file_mode) << name;
+  }
+  // Left readable by an older version: tightened on the next open.
+  fs::permissions(fresh, fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read |
+                             fs::perms::group_exec | fs::perms::others_exec);
+  fs::permissions(fresh / "evmesh.db", file_mode | fs::perms::group_read | fs::perms::others_read);
+  auto db = open_sqlite_store(fresh, store_access::read_write);
+  EXPECT_TRUE(db->find("a"));
+  EXPECT_EQ(mode(fresh), fs::perms::owner_all);
+  EXPECT_EQ(mode(fresh / "evmesh.db"), file_mode);
+}
+
 TEST_F(sqlite_store_test, current_schema_version_reopens) {
   { open(); }
   EXPECT_NO_THROW(open());

@@ -1,6 +1,7 @@
 // The SSRF guard: every address class, in IPv4 and in each IPv6 form that
 // reaches an IPv4 address, and the --allow-private-targets switch.
 #include "base/ssrf_guard.hpp"
+#include "model/api_fields.hpp"
 
 #include <gtest/gtest.h>
 
@@ -64,3 +65,19 @@ TEST(SsrfGuard, RefusalSaysWhyAndTheSwitchAllows) {
 
 } // namespace
 } // namespace evmesh
+
+// Registration refuses a private target written in any literal form a
+// resolver would read as an address, not only dotted quads.
+TEST(SsrfGuard, NonCanonicalIpv4LiteralsAreAddresses) {
+  for (const char* text : {"127.1", "2130706433", "0x7f000001", "017700000001", "0177.0.0.1", "127.0.0.1"}) {
+    auto address = evmesh::literal_address(text);
+    ASSERT_TRUE(address) << text;
+    EXPECT_EQ(address->to_string(), "127.0.0.1") << text;
+    EXPECT_NE(evmesh::refuse_literal_host(std::string("http://") + text + ":8080/hook", false), "") << text;
+  }
+  EXPECT_EQ(evmesh::literal_address("::ffff:10.0.0.1")->to_string(), "::ffff:10.0.0.1");
+  EXPECT_FALSE(evmesh::literal_address("example.com"));
+  EXPECT_FALSE(evmesh::literal_address("deadbeef.example"));
+  EXPECT_EQ(evmesh::refuse_literal_host("http://example.com/hook", false), "");
+  EXPECT_EQ(evmesh::refuse_literal_host("http://2130706433/hook", true), "");
+}
