@@ -53,7 +53,7 @@ struct router_state {
   std::unordered_map<std::string, std::size_t> pattern_users;  // local interest
   webhook_entry webhooks;
   caf::actor watcher;
-  metrics* probe = nullptr;
+  routing_probe* probe = nullptr;
   static inline const char* name = "evmesh.router";
 
   void remove(subscriber_id id) {
@@ -168,7 +168,7 @@ struct router_state {
 
 using router_pointer = router_actor::stateful_pointer<router_state>;
 
-router_actor::behavior_type router(router_pointer self, metrics* probe) {
+router_actor::behavior_type router(router_pointer self, routing_probe* probe) {
   self->state.probe = probe;
   return {
     [self](route_atom, const std::vector<event_ptr>& events) {
@@ -257,7 +257,7 @@ router_actor::behavior_type router(router_pointer self, metrics* probe) {
 
 } // namespace
 
-router_actor spawn_router(caf::actor_system& sys, metrics& probe) {
+router_actor spawn_router(caf::actor_system& sys, routing_probe& probe) {
   return sys.spawn(router, &probe);
 }
 

@@ -9,7 +9,7 @@
 
 #include "cluster/curve.hpp"
 
-#include "base/metrics.hpp"
+#include "cluster/cluster_probe.hpp"
 #include "actors/messages.hpp"
 
 #include <caf/all.hpp>
@@ -44,7 +44,7 @@ struct listener_setup {
   publisher_actor publisher;
   caf::actor manager;
   std::map<std::string, uint64_t> cursors;  // peer_cursors from the store
-  metrics* probe = nullptr;
+  cluster_probe* probe = nullptr;
 };
 
 // Runs on its own thread.

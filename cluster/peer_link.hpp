@@ -11,7 +11,7 @@
 #include "cluster/detail/outbound_stream.hpp"
 
 #include "actors/messages.hpp"
-#include "base/metrics.hpp"
+#include "cluster/cluster_probe.hpp"
 #include "store/store.hpp"
 
 #include <caf/all.hpp>
@@ -39,7 +39,7 @@ struct link_setup {
   stream_limits limits;
   std::chrono::milliseconds heartbeat{500};
   std::chrono::milliseconds ack_timeout{3000};
-  metrics* probe = nullptr;
+  cluster_probe* probe = nullptr;
 };
 
 caf::actor spawn_link(caf::actor_system& sys, link_setup setup);
