@@ -1,6 +1,9 @@
 // The metrics registry's Prometheus text: families in registration order,
-// labelled and callback families, and the escaping of label values and HELP.
+// labelled and callback families, and the escaping of label values and HELP;
+// and what the ingest and cluster probes register in it.
 #include "base/metrics_registry.hpp"
+#include "cluster/cluster_probe.hpp"
+#include "http/http_probe.hpp"
 
 #include <gtest/gtest.h>
 
@@ -60,4 +63,35 @@ TEST(MetricsRegistry, callback_families_are_read_at_scrape_time_and_scraped_ones
                                 .samples = {{.labels = {}, .value = 1}}}});
   EXPECT_NE(text.find("\nevmesh_http_open_connections 5\n"), std::string::npos) << text;
   EXPECT_GT(text.find("evmesh_store_up 1\n"), text.find("evmesh_http_open_connections 5"));
+}
+
+TEST(MetricsRegistry, ingest_probe_shows_every_result_of_a_source_once_it_is_counted) {
+  ingest_probe probe;
+  metrics_registry registry{"evmesh_"};
+  probe.register_in(registry);
+  probe.count("gh", ingest_result::duplicate);
+  probe.count("gh", ingest_result::duplicate);
+  probe.unknown_source.fetch_add(1);
+  auto text = registry.render();
+  EXPECT_NE(text.find("\nevmesh_ingest_unknown_source_total 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nevmesh_ingest_requests_total{source=\"gh\",result=\"duplicate\"} 2\n"), std::string::npos)
+    << text;
+  for (const char* result : {"accepted", "rejected_signature", "rejected_stale", "rejected_invalid", "error"})
+    EXPECT_NE(text.find(std::string("\nevmesh_ingest_requests_total{source=\"gh\",result=\"") + result + "\"} 0\n"),
+              std::string::npos)
+      << result;
+}
+
+TEST(MetricsRegistry, cluster_member_labels_are_escaped_and_shown_only_when_clustered) {
+  cluster::cluster_probe probe;
+  probe.members.store(std::make_shared<const std::vector<metric_sample>>(std::vector<metric_sample>{
+    {.labels = {{"name", "a\"b"}, {"addr", "tcp://h:1"}, {"state", "alive"}}, .value = 1}}));
+  metrics_registry alone{"evmesh_"}, clustered{"evmesh_"};
+  probe.register_in(alone, false);
+  probe.register_in(clustered, true);
+  EXPECT_EQ(alone.render().find("cluster_member_state"), std::string::npos);
+  EXPECT_NE(clustered.render().find(
+              "\nevmesh_cluster_member_state{name=\"a\\\"b\",addr=\"tcp://h:1\",state=\"alive\"} 1\n"),
+            std::string::npos)
+    << clustered.render();
 }
