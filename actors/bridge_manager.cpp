@@ -80,47 +80,57 @@ json render_view(const bridge_manager_state& st, const bridge_config& br) {
   return out;
 }
 
-std::string render_metrics(const bridge_manager_state& st) {
+// The bridges' metric families for one scrape, from the statuses the bridge
+// actors reported (read in this actor, so nothing else touches its state).
+std::vector<metric_family> bridge_metrics(const bridge_manager_state& st) {
   struct family {
     const char* name;
-    const char* type;
+    metric_type type;
     const char* help;
     uint64_t bridge_status::*field;
   };
   static const family families[] = {
-    {"evmesh_bridge_connects_total", "counter", "Connections a bridge opened to its server.", &bridge_status::connects},
-    {"evmesh_bridge_messages_received_total", "counter", "Messages a bridge received from its server.",
+    {"bridge_connects_total", metric_type::counter_type, "Connections a bridge opened to its server.",
+     &bridge_status::connects},
+    {"bridge_messages_received_total", metric_type::counter_type, "Messages a bridge received from its server.",
      &bridge_status::messages_in},
-    {"evmesh_bridge_messages_sent_total", "counter", "Messages a bridge wrote to its server.",
+    {"bridge_messages_sent_total", metric_type::counter_type, "Messages a bridge wrote to its server.",
      &bridge_status::messages_out},
-    {"evmesh_bridge_events_published_total", "counter", "Events an inbound bridge published (durable).",
+    {"bridge_events_published_total", metric_type::counter_type, "Events an inbound bridge published (durable).",
      &bridge_status::published},
-    {"evmesh_bridge_errors_total", "counter", "Failed connections, drops and failed publishes of a bridge.",
+    {"bridge_errors_total", metric_type::counter_type, "Failed connections, drops and failed publishes of a bridge.",
      &bridge_status::errors},
-    {"evmesh_bridge_resumes_total", "counter", "Times an outbound bridge caught up from retained history.",
+    {"bridge_resumes_total", metric_type::counter_type, "Times an outbound bridge caught up from retained history.",
      &bridge_status::resumes},
-    {"evmesh_bridge_queued", "gauge", "Events an outbound bridge holds for its server.", &bridge_status::queued},
+    {"bridge_queued", metric_type::gauge_type, "Events an outbound bridge holds for its server.",
+     &bridge_status::queued},
   };
-  std::string text;
   auto labels = [](const bridge_config& br) {
-    return "bridge=\"" + br.id + "\",direction=\"" + to_string(br.direction) + "\"";
+    return metric_labels{{"bridge", br.id}, {"direction", to_string(br.direction)}};
   };
-  text += "# HELP evmesh_bridge_state Each bridge's state on this node (1 for the current one).\n"
-          "# TYPE evmesh_bridge_state gauge\n";
+  std::vector<metric_family> out;
+  auto& state = out.emplace_back(metric_family{.name = "bridge_state",
+                                               .help = "Each bridge's state on this node (1 for the current one).",
+                                               .type = metric_type::gauge_type,
+                                               .samples = {}});
   for (const auto& [id, br] : st.bridges) {
     if (br.deleted)
       continue;
     auto current = state_of(st, br);
-    for (const auto& s : bridge_states)
-      text += "evmesh_bridge_state{" + labels(br) + ",state=\"" + s + "\"} " + (s == current ? "1" : "0") + "\n";
+    for (const auto& s : bridge_states) {
+      auto l = labels(br);
+      l.emplace_back("state", s);
+      state.samples.push_back({.labels = std::move(l), .value = s == current ? 1 : 0});
+    }
   }
   for (const auto& f : families) {
-    text += std::string("# HELP ") + f.name + " " + f.help + "\n# TYPE " + f.name + " " + f.type + "\n";
+    metric_family made{.name = f.name, .help = f.help, .type = f.type, .samples = {}};
     for (const auto& [id, run] : st.running)
       if (auto br = st.find(id))
-        text += std::string(f.name) + "{" + labels(*br) + "} " + std::to_string(run.status.*f.field) + "\n";
+        made.samples.push_back({.labels = labels(*br), .value = static_cast<int64_t>(run.status.*f.field)});
+    out.push_back(std::move(made));
   }
-  return text;
+  return out;
 }
 
 bridge_setup make_bridge_setup(manager_pointer self, const bridge_config& br) {
@@ -282,7 +292,7 @@ caf::behavior bridge_manager(manager_pointer self, bridge_manager_setup setup) {
       if (it != self->state.running.end() && caf::actor_cast<caf::actor>(self->current_sender()) == it->second.actor)
         it->second.status = status;
     },
-    [self](br_metrics_atom) { return render_metrics(self->state); },
+    [self](br_metrics_atom) { return bridge_metrics(self->state); },
   };
 }
 

@@ -14,7 +14,8 @@
 // subscribe through it); (put_rec_atom, registry_record) replicated;
 // (br_owners_atom); from the edge (br_create_atom, body), (br_list_atom),
 // (br_get_atom, id), (br_patch_atom, id, body), (br_delete_atom, id) →
-// bridge_reply; (br_metrics_atom) → Prometheus text; from bridge actors
+// bridge_reply; (br_metrics_atom) → the bridges' metric families (rendered by the
+// node's metrics registry); from bridge actors
 // (br_status_atom, bridge_status).
 #pragma once
 

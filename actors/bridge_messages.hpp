@@ -7,10 +7,13 @@
 // dropped).
 #pragma once
 
+#include "base/metrics_registry.hpp"
+
 #include <caf/all.hpp>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace evmesh {
 
@@ -63,3 +66,5 @@ struct bridge_reply {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::bridge_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(evmesh::bridge_reply)
+// The answer to br_metrics_atom: local only, never serialized.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<evmesh::metric_family>)

@@ -49,7 +49,7 @@ struct controller_state {
       return;
     subscriber_by_addr.erase(it->second.address());
     subscribers.erase(it);
-    setup.probe->subscribers.fetch_sub(1, std::memory_order_relaxed);
+    setup.routing->subscribers.fetch_sub(1, std::memory_order_relaxed);
   }
 };
 
@@ -356,7 +356,7 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
       ep.updated_us = now_us();
       ++ep.version;
       log_line() << "evmesh: endpoint " << id << " disabled: " << reason;
-      state.setup.probe->webhook_endpoints_disabled.fetch_add(1, std::memory_order_relaxed);
+      state.setup.webhooks->endpoints_disabled.fetch_add(1, std::memory_order_relaxed);
       self->request(state.setup.writer, caf::infinite, put_rec_atom::value, to_record(ep))
         .then([id](bool stored) {
                 if (!stored)
@@ -422,11 +422,11 @@ controller_actor::behavior_type controller(controller_pointer self, controller_s
       auto& state = self->state;
       auto id = state.next_id++;
       auto actor = spawn_subscriber(self->system(), id, std::move(target), state.setup.router,
-                                    *state.setup.probe);
+                                    *state.setup.routing);
       self->monitor(actor);
       state.subscriber_by_addr[actor.address()] = id;
       state.subscribers[id] = actor;
-      state.setup.probe->subscribers.fetch_add(1, std::memory_order_relaxed);
+      state.setup.routing->subscribers.fetch_add(1, std::memory_order_relaxed);
       self->send(state.setup.router, subscribe_atom::value, id, pattern, actor, queue_limit);
       return id;
     },

@@ -16,7 +16,7 @@
 
 #include "actors/messages.hpp"
 #include "model/auth.hpp"
-#include "base/metrics.hpp"
+#include "actors/probes.hpp"
 
 #include <functional>
 
@@ -38,7 +38,8 @@ struct controller_setup {
   router_actor router;
   auth_table tokens;        // from make_auth_table
   auth_sink publish_auth;   // called with each new table
-  metrics* probe = nullptr;
+  routing_probe* routing = nullptr;   // subscriptions made here
+  webhook_probe* webhooks = nullptr;  // endpoints disabled here
   // webhook endpoints
   publisher_actor publisher;                    // for evmesh.endpoint.disabled
   caf::actor delivery_manager;                  // told of every endpoint and change

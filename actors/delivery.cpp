@@ -87,7 +87,7 @@ struct delivery_actor_state {
 
   const endpoint_config& ep() const { return setup.endpoint; }
   bool live_mode() const { return !setup.shared && live_from && logs[0].read_to >= *live_from; }
-  metrics& probe() { return *setup.probe; }
+  webhook_probe& probe() { return *setup.probe; }
   delivery_clock& clock() { return *setup.clock; }
   int64_t now_us() { return setup.clock->now_us(); }
 
@@ -245,7 +245,7 @@ void send(delivery_pointer self, item it) {
     req.headers.emplace_back(name, value);
   auto number = st.next_request++;
   st.in_flight.emplace(number, std::move(it));
-  st.probe().webhook_attempts.fetch_add(1, std::memory_order_relaxed);
+  st.probe().attempts.fetch_add(1, std::memory_order_relaxed);
   caf::weak_actor_ptr weak = self->ctrl();
   st.setup.client->post(std::move(req), [weak, number](webhook::post_result result) {
     if (auto strong = weak.lock())
@@ -325,7 +325,7 @@ void on_posted(delivery_pointer self, uint64_t number, webhook::post_result& r) 
                                   r.duration.count(), r.error, r.body});
   bool ok = r.status >= 200 && r.status < 300;
   if (ok) {
-    st.probe().webhook_delivered.fetch_add(1, std::memory_order_relaxed);
+    st.probe().delivered.fetch_add(1, std::memory_order_relaxed);
     st.breaker->on_success();
     st.last_success_us = now;
     st.failing_since_us = 0;
@@ -338,7 +338,7 @@ void on_posted(delivery_pointer self, uint64_t number, webhook::post_result& r) 
     }
     return pump(self);
   }
-  st.probe().webhook_failed_attempts.fetch_add(1, std::memory_order_relaxed);
+  st.probe().failed_attempts.fetch_add(1, std::memory_order_relaxed);
   if (r.status == 410)
     request_disable(self, "the endpoint answered 410 Gone");
   st.breaker->on_failure(now);
@@ -368,7 +368,7 @@ void on_posted(delivery_pointer self, uint64_t number, webhook::post_result& r) 
     put_row(st, it, delivery_state::retrying, now + *delay, r.status, error, now);
     st.waiting.emplace(now + *delay, std::move(it));
   } else {
-    st.probe().webhook_failed_events.fetch_add(1, std::memory_order_relaxed);
+    st.probe().failed_events.fetch_add(1, std::memory_order_relaxed);
     put_row(st, it, delivery_state::failed, 0, r.status, error, now);
     f.tracked.erase(it.seq);
   }

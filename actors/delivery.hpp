@@ -30,7 +30,7 @@
 #pragma once
 
 #include "actors/messages.hpp"
-#include "base/metrics.hpp"
+#include "actors/probes.hpp"
 #include "transports/webhook_client.hpp"
 
 #include <chrono>
@@ -89,7 +89,7 @@ struct delivery_setup {
   std::vector<double> retry_schedule;  // empty: the contract's default
   std::chrono::milliseconds request_timeout{15000};
   int64_t disable_after_us = int64_t{5} * 24 * 3600 * 1000000;
-  metrics* probe = nullptr;
+  webhook_probe* probe = nullptr;
   bool shared = false;  // read every node's log (shared store) rather than this node's
   std::shared_ptr<delivery_clock> clock = system_delivery_clock();
 };

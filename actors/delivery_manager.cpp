@@ -77,7 +77,7 @@ delivery_actor forget_endpoint(manager_pointer self, const std::string& id) {
   auto actor = std::move(st.running[number].actor);
   st.running.erase(number);
   st.number_of.erase(found);
-  st.setup.probe->webhook_endpoints.fetch_sub(1, std::memory_order_relaxed);
+  st.setup.probe->endpoints.fetch_sub(1, std::memory_order_relaxed);
   route(self, number, {});
   return actor;
 }
@@ -99,7 +99,7 @@ void start_endpoint(manager_pointer self, const endpoint_config& ep) {
   self->link_to(actor);  // the manager's exit takes its delivery actors along
   st.running[number] = running_endpoint{ep, actor};
   st.number_of[ep.id] = number;
-  st.setup.probe->webhook_endpoints.fetch_add(1, std::memory_order_relaxed);
+  st.setup.probe->endpoints.fetch_add(1, std::memory_order_relaxed);
   route(self, number, ep.topics);
 }
 

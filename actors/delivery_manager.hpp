@@ -28,7 +28,7 @@
 #include "actors/delivery.hpp"
 #include "actors/lease_keeper.hpp"
 #include "actors/messages.hpp"
-#include "base/metrics.hpp"
+#include "actors/probes.hpp"
 #include "transports/webhook_client.hpp"
 
 #include <chrono>
@@ -71,7 +71,7 @@ struct delivery_manager_setup {
   std::chrono::milliseconds flush_interval{200};
   // Whether this node delivers for the endpoint (the cluster's ownership).
   std::function<bool(const std::string& endpoint_id)> owns = [](const std::string&) { return true; };
-  metrics* probe = nullptr;
+  webhook_probe* probe = nullptr;
   // Shared store: the lease keeper (actors/lease_keeper.hpp) and the lease
   // length; unset on SQLite.
   lease_keeper_actor lease_keeper;

@@ -20,7 +20,7 @@ struct publisher_state {
   store_writer_actor writer;
   router_actor router;
   std::size_t max_batch = 4096;
-  metrics* probe = nullptr;
+  store_probe* probe = nullptr;
   std::vector<event> pending;            // stamped, not yet sent to the writer
   std::deque<waiting_request> waiting;   // callers of `pending`, in order
   bool writing = false;                  // a batch is at the writer
@@ -127,7 +127,7 @@ void enqueue(publisher_pointer self, std::vector<event>& events, publish_callbac
 
 publisher_actor::behavior_type publisher(publisher_pointer self, store_writer_actor writer,
                                          router_actor router, std::size_t max_batch,
-                                         metrics* probe) {
+                                         store_probe* probe) {
   auto& st = self->state;
   st.writer = std::move(writer);
   st.router = std::move(router);
@@ -160,7 +160,7 @@ publisher_actor::behavior_type publisher(publisher_pointer self, store_writer_ac
 
 publisher_actor spawn_publisher(caf::actor_system& sys, store_writer_actor writer,
                                 router_actor router, std::size_t max_batch_events,
-                                metrics& probe) {
+                                store_probe& probe) {
   return sys.spawn(publisher, std::move(writer), std::move(router), max_batch_events, &probe);
 }
 

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "actors/messages.hpp"
-#include "base/metrics.hpp"
+#include "actors/probes.hpp"
 
 #include <string>
 
@@ -14,6 +14,6 @@ namespace evmesh {
 
 publisher_actor spawn_publisher(caf::actor_system& sys, store_writer_actor writer,
                                 router_actor router, std::size_t max_batch_events,
-                                metrics& probe);
+                                store_probe& probe);
 
 } // namespace evmesh

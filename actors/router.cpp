@@ -56,7 +56,7 @@ struct router_state {
   caf::actor watcher;
   bool interest_changed = false;  // since the watcher last heard the set
   bool interest_timer = false;    // an interest_interval is running
-  metrics* probe = nullptr;
+  routing_probe* probe = nullptr;
   static inline const char* name = "evmesh.router";
 
   void remove(subscriber_id id) {
@@ -184,7 +184,7 @@ void announce_interest(router_pointer self) {
   self->delayed_send(self, interest_interval, interest_atom::value);
 }
 
-router_actor::behavior_type router(router_pointer self, metrics* probe) {
+router_actor::behavior_type router(router_pointer self, routing_probe* probe) {
   self->state.probe = probe;
   return {
     [self](route_atom, const std::vector<event_ptr>& events) {
@@ -284,7 +284,7 @@ router_actor::behavior_type router(router_pointer self, metrics* probe) {
 
 } // namespace
 
-router_actor spawn_router(caf::actor_system& sys, metrics& probe) {
+router_actor spawn_router(caf::actor_system& sys, routing_probe& probe) {
   return sys.spawn(router, &probe);
 }
 

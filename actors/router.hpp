@@ -9,10 +9,10 @@
 #pragma once
 
 #include "actors/messages.hpp"
-#include "base/metrics.hpp"
+#include "actors/probes.hpp"
 
 namespace evmesh {
 
-router_actor spawn_router(caf::actor_system& sys, metrics& probe);
+router_actor spawn_router(caf::actor_system& sys, routing_probe& probe);
 
 } // namespace evmesh

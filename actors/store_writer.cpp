@@ -14,7 +14,7 @@ struct writer_state {
   std::shared_ptr<delivery_store> deliveries;
   retention_policy retention;
   std::chrono::milliseconds interval{0};
-  metrics* probe = nullptr;
+  store_probe* probe = nullptr;
   caf::actor watcher;  // hears local registry writes
   static inline const char* name = "evmesh.store_writer";
 };
@@ -28,12 +28,12 @@ void schedule_retention(writer_pointer self) {
 
 // The store's health as /healthz and /metrics report it: each store call
 // marks it up or down (a down store is logged once, not on every call).
-void store_answered(metrics& probe) {
+void store_answered(store_probe& probe) {
   if (probe.store_up.exchange(1) == 0)
     log_line() << "evmesh: the store answers again";
 }
 
-void store_failed(metrics& probe, const char* what, const std::exception& e) {
+void store_failed(store_probe& probe, const char* what, const std::exception& e) {
   probe.store_errors.fetch_add(1, std::memory_order_relaxed);
   probe.store_problem.store(std::make_shared<const std::string>(e.what()));
   if (probe.store_up.exchange(0) == 1)
@@ -43,7 +43,7 @@ void store_failed(metrics& probe, const char* what, const std::exception& e) {
 // Runs one store call, answering `fallback` when it throws: a failed write
 // must not stop the writer (the caller hears of it and tries again).
 template <class Fn, class R = std::invoke_result_t<Fn>>
-R guarded(metrics& probe, const char* what, Fn fn, R fallback = R{}) {
+R guarded(store_probe& probe, const char* what, Fn fn, R fallback = R{}) {
   try {
     R out = fn();
     store_answered(probe);
@@ -57,7 +57,7 @@ R guarded(metrics& probe, const char* what, Fn fn, R fallback = R{}) {
 store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<store> db,
                                          std::shared_ptr<delivery_store> deliveries,
                                          retention_policy retention,
-                                         std::chrono::milliseconds interval, metrics* probe) {
+                                         std::chrono::milliseconds interval, store_probe* probe) {
   self->state.db = std::move(db);
   self->state.deliveries = std::move(deliveries);
   self->state.retention = retention;
@@ -189,7 +189,7 @@ store_writer_actor spawn_store_writer(caf::actor_system& sys, std::unique_ptr<st
                                       std::unique_ptr<delivery_store> deliveries,
                                       retention_policy retention,
                                       std::chrono::milliseconds retention_interval,
-                                      metrics& probe) {
+                                      store_probe& probe) {
   return sys.spawn<caf::detached>(writer, std::shared_ptr<store>(std::move(db)),
                                   std::shared_ptr<delivery_store>(std::move(deliveries)), retention,
                                   retention_interval, &probe);

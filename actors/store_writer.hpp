@@ -8,7 +8,7 @@
 #pragma once
 
 #include "actors/messages.hpp"
-#include "base/metrics.hpp"
+#include "actors/probes.hpp"
 
 #include <chrono>
 #include <memory>
@@ -19,6 +19,6 @@ store_writer_actor spawn_store_writer(caf::actor_system& sys, std::unique_ptr<st
                                       std::unique_ptr<delivery_store> deliveries,
                                       retention_policy retention,
                                       std::chrono::milliseconds retention_interval,
-                                      metrics& probe);
+                                      store_probe& probe);
 
 } // namespace evmesh

@@ -6,13 +6,13 @@
 namespace evmesh {
 namespace {
 
-void report_callback_error(metrics& probe, subscriber_id id, const event& e, const char* what) {
+void report_callback_error(routing_probe& probe, subscriber_id id, const event& e, const char* what) {
   probe.subscriber_errors.fetch_add(1, std::memory_order_relaxed);
   log_line() << "evmesh: subscriber " << id << " callback threw on event " << e.id << ": " << what;
 }
 
 caf::behavior subscriber(caf::event_based_actor* self, subscriber_id id,
-                         subscriber_target target, router_actor router, metrics* probe) {
+                         subscriber_target target, router_actor router, routing_probe* probe) {
   return {
     [=](deliver_atom, const std::vector<event_ptr>& events) {
       for (const auto& e : events) {
@@ -47,7 +47,7 @@ caf::behavior subscriber(caf::event_based_actor* self, subscriber_id id,
 } // namespace
 
 caf::actor spawn_subscriber(caf::actor_system& sys, subscriber_id id, subscriber_target target,
-                            router_actor router, metrics& probe) {
+                            router_actor router, routing_probe& probe) {
   return sys.spawn(subscriber, id, std::move(target), std::move(router), &probe);
 }
 

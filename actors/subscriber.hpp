@@ -5,11 +5,11 @@
 #pragma once
 
 #include "actors/messages.hpp"
-#include "base/metrics.hpp"
+#include "actors/probes.hpp"
 
 namespace evmesh {
 
 caf::actor spawn_subscriber(caf::actor_system& sys, subscriber_id id, subscriber_target target,
-                            router_actor router, metrics& probe);
+                            router_actor router, routing_probe& probe);
 
 } // namespace evmesh

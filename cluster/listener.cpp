@@ -91,7 +91,7 @@ private:
       refuse(routing_id, error);
       return;
     }
-    setup_.probe->cluster_frames_received.fetch_add(1, std::memory_order_relaxed);
+    setup_.probe->frames_received.fetch_add(1, std::memory_order_relaxed);
     std::visit([&](auto& x) { handle(routing_id, x); }, f);
   }
 
@@ -172,7 +172,7 @@ private:
                        uint64_t stored = 0;
                        for (const auto& ack : reply.acks)
                          stored += ack.duplicate ? 0 : 1;
-                       probe->cluster_events_received.fetch_add(stored, std::memory_order_relaxed);
+                       probe->events_received.fetch_add(stored, std::memory_order_relaxed);
                      }
                      caf::anon_send(self, ingested_atom::value, origin, epoch, frame_no, last_seq, ok);
                    }});
@@ -214,14 +214,14 @@ private:
   }
 
   void count_failed_handshake() {
-    setup_.probe->cluster_peers_refused.fetch_add(1, std::memory_order_relaxed);
+    setup_.probe->peers_refused.fetch_add(1, std::memory_order_relaxed);
     if (refusals_logged_++ < 20)
       log_line() << "evmesh: refused a cluster connection: handshake failed"
                  << (setup_.curve ? " (a peer without the cluster key?)" : "");
   }
 
   void refuse(const std::string& routing_id, const std::string& why) {
-    setup_.probe->cluster_frames_refused.fetch_add(1, std::memory_order_relaxed);
+    setup_.probe->frames_refused.fetch_add(1, std::memory_order_relaxed);
     if (refusals_logged_++ < 20)
       log_line() << "evmesh: refused a cluster frame"
                  << (routing_id.empty() ? "" : " from " + printable(routing_id)) << ": " << why;

@@ -10,7 +10,7 @@
 #include "cluster/curve.hpp"
 #include "cluster/messages.hpp"
 
-#include "base/metrics.hpp"
+#include "cluster/cluster_probe.hpp"
 #include "actors/messages.hpp"
 
 #include <caf/all.hpp>
@@ -45,7 +45,7 @@ struct listener_setup {
   publisher_actor publisher;
   manager_actor manager;
   std::map<std::string, uint64_t> cursors;  // peer_cursors from the store
-  metrics* probe = nullptr;
+  cluster_probe* probe = nullptr;
 };
 
 // Runs on its own thread; its protocol is listener_actor (cluster/messages.hpp).

@@ -43,29 +43,16 @@ void log_change(const manager_state& st, const member_change& c) {
              << " is " << to_string(c.to);
 }
 
-// One gauge line per member and state (1 for its current state), the way
-// Prometheus exporters show enumerations.
-// A Prometheus label value: backslash and double quote escaped (names and
-// addresses are printable ASCII, so no newlines).
-std::string label_value(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\\' || c == '"')
-      out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
-}
-
+// One gauge sample per member and state (1 for its current state), the way
+// Prometheus exporters show enumerations; the registry escapes the labels.
 void publish_member_metrics(manager_state& st) {
-  std::string text = "# HELP evmesh_cluster_member_state Each cluster member's state as this node sees it.\n"
-                     "# TYPE evmesh_cluster_member_state gauge\n";
+  std::vector<metric_sample> samples;
   for (const auto& [addr, m] : st.table->members())
     for (auto state : {member_state::joining, member_state::alive, member_state::suspect,
                        member_state::dead, member_state::left})
-      text += "evmesh_cluster_member_state{name=\"" + label_value(m.name) + "\",addr=\"" + label_value(addr) +
-              "\",state=\"" + to_string(state) + "\"} " + (m.state == state ? "1" : "0") + "\n";
-  st.setup.probe->cluster_members.store(std::make_shared<const std::string>(std::move(text)));
+      samples.push_back({.labels = {{"name", m.name}, {"addr", addr}, {"state", to_string(state)}},
+                         .value = m.state == state ? 1 : 0});
+  st.setup.probe->members.store(std::make_shared<const std::vector<metric_sample>>(std::move(samples)));
 }
 
 // After any membership change: the metric, and when the live set changed,
@@ -75,7 +62,7 @@ void membership_changed(manager_pointer self) {
   int64_t alive = 0;
   for (const auto& [addr, m] : st.table->members())
     alive += m.state == member_state::alive ? 1 : 0;
-  st.setup.probe->cluster_members_alive.store(alive, std::memory_order_relaxed);
+  st.setup.probe->members_alive.store(alive, std::memory_order_relaxed);
   publish_member_metrics(st);
   auto live = st.table->live_names(st.setup.name);
   std::sort(live.begin(), live.end());

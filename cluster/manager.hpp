@@ -31,7 +31,7 @@ struct manager_setup {
   std::chrono::milliseconds heartbeat{500};
   std::chrono::milliseconds suspect_after{2000};
   std::chrono::milliseconds dead_after{6000};
-  metrics* probe = nullptr;
+  cluster_probe* probe = nullptr;
   // Registry replication: local records are published through the
   // publisher; records from peers are stored by the writer and applied by
   // the controller. `records` are the ones stored at start.

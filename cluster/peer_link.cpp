@@ -122,12 +122,12 @@ private:
     std::string error;
     auto body = parts.size() == 2 ? parts[1].to_string_view() : std::string_view{};
     if (parts.empty() || !decode(parts[0].to_string_view(), body, f, error)) {
-      setup_.probe->cluster_frames_refused.fetch_add(1, std::memory_order_relaxed);
+      setup_.probe->frames_refused.fetch_add(1, std::memory_order_relaxed);
       if (refusals_logged_++ < 20)
         log_line() << "evmesh: refused a frame from " << setup_.peer_addr << ": " << error;
       return;
     }
-    setup_.probe->cluster_frames_received.fetch_add(1, std::memory_order_relaxed);
+    setup_.probe->frames_received.fetch_add(1, std::memory_order_relaxed);
     std::visit([&](auto& x) { handle(x); }, f);
   }
 
@@ -177,7 +177,7 @@ private:
 
   template <class Other>
   void handle(Other&) {
-    setup_.probe->cluster_frames_refused.fetch_add(1, std::memory_order_relaxed);
+    setup_.probe->frames_refused.fetch_add(1, std::memory_order_relaxed);
   }
 
   void set_interest(std::vector<std::string> patterns) {
@@ -199,7 +199,7 @@ private:
 
   void restarted() {
     ++report_.restarts;
-    setup_.probe->cluster_link_restarts.fetch_add(1, std::memory_order_relaxed);
+    setup_.probe->link_restarts.fetch_add(1, std::memory_order_relaxed);
     last_progress_ = clock::now();
   }
 
@@ -216,7 +216,7 @@ private:
           last_progress_ = clock::now();
         ++report_.frames_sent;
         report_.events_sent += out->events.size();
-        setup_.probe->cluster_events_sent.fetch_add(out->events.size(), std::memory_order_relaxed);
+        setup_.probe->events_sent.fetch_add(out->events.size(), std::memory_order_relaxed);
         pending_ = std::move(wire);
         continue;
       }

@@ -12,7 +12,7 @@
 #include "cluster/detail/outbound_stream.hpp"
 
 #include "actors/messages.hpp"
-#include "base/metrics.hpp"
+#include "cluster/cluster_probe.hpp"
 #include "store/store.hpp"
 
 #include <caf/all.hpp>
@@ -40,7 +40,7 @@ struct link_setup {
   stream_limits limits;
   std::chrono::milliseconds heartbeat{500};
   std::chrono::milliseconds ack_timeout{3000};
-  metrics* probe = nullptr;
+  cluster_probe* probe = nullptr;
 };
 
 // Runs on its own thread; its protocol is link_actor (cluster/messages.hpp).

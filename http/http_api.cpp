@@ -44,7 +44,7 @@ class api : public std::enable_shared_from_this<api> {
 public:
   explicit api(http_api_context context)
       : ctx_(std::move(context)),
-        websocket_(ws_context{feed_context(), ctx_.publisher, ctx_.websocket, ctx_.probe}) {}
+        websocket_(ws_context{feed_context(), ctx_.publisher, ctx_.websocket, ctx_.probe, ctx_.stored}) {}
 
   void handle(http::request&& req, http::responder respond) {
     ctx_.probe->http_requests.fetch_add(1, std::memory_order_relaxed);
@@ -187,7 +187,7 @@ private:
   // benchmarks' baseline); after a store failure it asks the writer, which
   // checks the store again first, so recovery shows without a publish.
   void healthz(call& c) {
-    if (ctx_.probe->store_up.load() == 1)
+    if (ctx_.stored->store_up.load() == 1)
       return answer_health(c, true);
     auto self = shared_from_this();
     auto shared = std::make_shared<call>(std::move(c));
@@ -200,10 +200,10 @@ private:
 
   void answer_health(call& c, bool writer_answered) {
     json body{{"node", ctx_.node_name}, {"store", ctx_.store}};
-    bool up = writer_answered && ctx_.probe->store_up.load() == 1;
+    bool up = writer_answered && ctx_.stored->store_up.load() == 1;
     body["status"] = up ? "ok" : "unavailable";
     if (!up) {
-      auto problem = ctx_.probe->store_problem.load();
+      auto problem = ctx_.stored->store_problem.load();
       body["reason"] = !writer_answered ? "the store writer did not answer"
                        : problem        ? *problem
                                         : "the store is unavailable";
@@ -236,19 +236,20 @@ private:
     c.respond(std::move(res));
   }
 
+  // GET /metrics: the registry renders every probe's metrics, then the
+  // families gathered from actors for this scrape: the bridge manager's and
+  // the store's figures (asked of the actors that own them).
   void metrics_text(call& c) {
     auto self = shared_from_this();
     auto shared = std::make_shared<call>(std::move(c));
     run_in_gateway(ctx_.gateway, [self, shared](caf::event_based_actor* gw) {
       gw->request(self->ctx_.bridge_manager, actor_timeout, br_metrics_atom::value)
-        .then([gw, self, shared](const std::string& bridges) { self->store_metrics(gw, *shared, bridges); },
+        .then([gw, self, shared](const std::vector<metric_family>& bridges) { self->store_metrics(gw, *shared, bridges); },
               [gw, self, shared](caf::error&) { self->store_metrics(gw, *shared, {}); });
     });
   }
 
-  // The store's figures, then the answer with `bridges` (the bridge
-  // manager's labelled lines) appended.
-  void store_metrics(caf::event_based_actor* gw, call& c, const std::string& bridges) {
+  void store_metrics(caf::event_based_actor* gw, call& c, const std::vector<metric_family>& bridges) {
     auto self = shared_from_this();
     auto shared = std::make_shared<call>(std::move(c));
     gw->request(ctx_.writer, actor_timeout, stats_atom::value)
@@ -256,29 +257,17 @@ private:
             [self, shared, bridges](caf::error&) { self->answer_metrics(*shared, nullptr, bridges); });
   }
 
-  void answer_metrics(call& c, const store_stats* stats, const std::string& bridges) {
-    std::string extra;
-    auto gauge = [&](const char* name, const char* help, uint64_t value) {
-      extra += std::string("# HELP evmesh_") + name + " " + help + "\n# TYPE evmesh_" + name +
-               " gauge\nevmesh_" + name + " " + std::to_string(value) + "\n";
-    };
-    gauge("http_open_connections", "HTTP connections open now.", ctx_.open_connections());
-    gauge("store_up", "1 while the store answers; 0 from a failed store operation until one succeeds.",
-          stats && ctx_.probe->store_up.load() == 1 ? 1 : 0);
-    extra += "# HELP evmesh_store_errors_total Store operations that failed.\n"
-             "# TYPE evmesh_store_errors_total counter\nevmesh_store_errors_total " +
-             std::to_string(ctx_.probe->store_errors.load()) + "\n";
-    if (stats) {
-      gauge("store_first_seq", "Oldest retained seq (0: empty).", stats->first_seq);
-      gauge("store_last_seq", "Newest seq.", stats->last_seq);
-      gauge("store_events", "Events retained.", stats->events);
-      gauge("store_bytes", "Payload bytes retained.", stats->bytes);
-    }
-    extra += bridges;
+  void answer_metrics(call& c, const store_stats* stats, const std::vector<metric_family>& bridges) {
+    std::vector<metric_family> scraped{
+      {.name = "http_open_connections", .help = "HTTP connections open now.", .type = metric_type::gauge_type,
+       .samples = {{.labels = {}, .value = static_cast<int64_t>(ctx_.open_connections())}}}};
+    for (auto& family : ctx_.stored->scraped(stats))
+      scraped.push_back(std::move(family));
+    scraped.insert(scraped.end(), bridges.begin(), bridges.end());
     http::response res{status::ok, c.req.version()};
     res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     res.keep_alive(c.req.keep_alive());
-    res.body() = ctx_.probe->render(extra);
+    res.body() = ctx_.registry->render(scraped);
     c.respond(std::move(res));
   }
 
@@ -288,7 +277,7 @@ private:
       return;
     auto parsed = parse_publish_request(c.req);
     if (!parsed.error.empty()) {
-      ctx_.probe->events_rejected.fetch_add(parsed.drafts.size(), std::memory_order_relaxed);
+      ctx_.stored->events_rejected.fetch_add(parsed.drafts.size(), std::memory_order_relaxed);
       return problem(c, status::bad_request, parsed.error);
     }
     for (const auto& draft : parsed.drafts)

@@ -6,7 +6,9 @@
 
 #include "actors/messages.hpp"
 #include "model/auth.hpp"
-#include "base/metrics.hpp"
+#include "actors/probes.hpp"
+#include "base/metrics_registry.hpp"
+#include "http/http_probe.hpp"
 #include "model/source.hpp"
 #include "transports/http_server.hpp"
 #include "transports/ws_session.hpp"
@@ -32,7 +34,12 @@ struct http_api_context {
   std::size_t subscriber_queue_limit = 65536;  // per SSE stream
   std::chrono::milliseconds sse_heartbeat{15000};
   ws::options websocket;                       // per WebSocket connection
-  metrics* probe = nullptr;
+  // The probes the edge bumps (and the store's, which /healthz reads), and
+  // the registry GET /metrics renders; all outlive the handler.
+  http_probe* probe = nullptr;
+  ingest_probe* ingest = nullptr;
+  store_probe* stored = nullptr;
+  const metrics_registry* registry = nullptr;
   std::function<source_table_ptr()> sources;  // the current inbound sources
 };
 

@@ -57,25 +57,25 @@ void handle_ingest(const http_api_context& ctx, const std::string& name, http::r
   auto sources = ctx.sources();
   auto found = sources->find(name);
   if (found == sources->end()) {
-    ctx.probe->ingest_unknown_source.fetch_add(1, std::memory_order_relaxed);
+    ctx.ingest->unknown_source.fetch_add(1, std::memory_order_relaxed);
     return respond(http::make_problem(bhttp::status::not_found, "no source is named \"" + name + "\"", version,
                                       keep_alive));
   }
   auto prepared = prepare_ingest(found->second, req, now_us());
   if (!prepared.draft) {
-    ctx.probe->ingest.count(name, prepared.result);
+    ctx.ingest->count(name, prepared.result);
     return respond(http::make_problem(static_cast<bhttp::status>(prepared.status), prepared.detail, version,
                                       keep_alive));
   }
   std::vector<event> drafts;
   drafts.push_back(std::move(*prepared.draft));
   caf::anon_send(ctx.publisher, publish_atom::value, std::move(drafts),
-                 publish_callback{[probe = ctx.probe, name, respond = std::move(respond), version,
+                 publish_callback{[ingest = ctx.ingest, name, respond = std::move(respond), version,
                                    keep_alive](publish_reply reply) {
                    auto result = !reply.error.empty()        ? ingest_result::error
                                  : reply.acks.at(0).duplicate ? ingest_result::duplicate
                                                               : ingest_result::accepted;
-                   probe->ingest.count(name, result);
+                   ingest->count(name, result);
                    respond(publish_answer(reply, false, version, keep_alive));
                  }});
 }

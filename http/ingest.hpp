@@ -9,7 +9,7 @@
 // Runs on the HTTP io thread: no blocking, no actor hop.
 #pragma once
 
-#include "base/metrics.hpp"
+#include "http/http_probe.hpp"
 #include "model/source.hpp"
 #include "transports/http_server.hpp"
 

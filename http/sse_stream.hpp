@@ -6,7 +6,7 @@
 #pragma once
 
 #include "actors/event_feed.hpp"
-#include "base/metrics.hpp"
+#include "http/http_probe.hpp"
 #include "transports/http_server.hpp"
 
 #include <chrono>
@@ -18,7 +18,7 @@ namespace evmesh {
 struct sse_context {
   event_feed_context feed;  // its queue_limit also bounds the stream's chunks
   std::chrono::milliseconds heartbeat{15000};
-  metrics* probe = nullptr;
+  http_probe* probe = nullptr;
 };
 
 struct sse_request {

@@ -124,7 +124,7 @@ private:
     std::shared_ptr<event_feed> feed;
   };
 
-  metrics& probe() const { return *endpoint_->ctx.probe; }
+  http_probe& probe() const { return *endpoint_->ctx.probe; }
 
   void send(const message_json& message) { conn_->send(message.dump()); }
 
@@ -249,7 +249,7 @@ private:
   void publish(const json& msg) {
     event draft;
     if (auto why = read_event_object(msg, draft); !why.empty()) {
-      probe().events_rejected.fetch_add(1, std::memory_order_relaxed);
+      endpoint_->ctx.publishing->events_rejected.fetch_add(1, std::memory_order_relaxed);
       json context = json::object();
       if (auto id = msg.find("id"); id != msg.end() && id->is_string())
         context["id"] = *id;

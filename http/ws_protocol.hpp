@@ -19,7 +19,8 @@
 
 #include "model/auth.hpp"
 #include "actors/event_feed.hpp"
-#include "base/metrics.hpp"
+#include "actors/probes.hpp"
+#include "http/http_probe.hpp"
 #include "transports/http_server.hpp"
 #include "transports/ws_session.hpp"
 
@@ -31,7 +32,8 @@ struct ws_context {
   event_feed_context feed;
   publisher_actor publisher;
   ws::options transport;
-  metrics* probe = nullptr;
+  http_probe* probe = nullptr;
+  store_probe* publishing = nullptr;  // events refused by validation
 };
 
 struct ws_endpoint_state;

@@ -106,7 +106,15 @@ ws::options websocket_options(const node_config& config) {
 struct node::impl {
   node_config config;
   store_location where;
-  metrics probe;
+  // Each subsystem's probe, and the one registry that renders them all at
+  // GET /metrics (filled in below, before anything can scrape it).
+  store_probe store_metrics;
+  routing_probe routing_metrics;
+  http_probe http_metrics;
+  cluster::cluster_probe cluster_metrics;
+  webhook_probe webhook_metrics;
+  ingest_probe ingest_metrics;
+  metrics_registry metrics{"evmesh_"};
   std::string admin_token;
   std::atomic<auth_table_ptr> auth{std::make_shared<const auth_table>()};
   // Written by the controller, read by the ingest edge on every request.
@@ -152,7 +160,13 @@ struct node::impl {
     auto deliveries = open_delivery_store(where);
     auto startup_retention = retention;
     startup_retention.keep_from_seq = deliveries->retention_floor();
-    probe.retention_deleted += writable->enforce_retention(startup_retention, now_us());  // before serving
+    store_metrics.register_in(metrics);
+    routing_metrics.register_in(metrics);
+    http_metrics.register_in(metrics);
+    cluster_metrics.register_in(metrics, config.cluster.has_value());
+    webhook_metrics.register_in(metrics);
+    ingest_metrics.register_in(metrics);
+    store_metrics.retention_deleted += writable->enforce_retention(startup_retention, now_us());  // before serving
     std::vector<registry_record> registry;  // every replicated kind, tombstones included
     auto load = [&](const char* kind) {
       auto records = writable->load_records(kind);
@@ -173,10 +187,10 @@ struct node::impl {
     writer = spawn_store_writer(sys, std::move(writable), std::move(deliveries), retention,
                                 std::chrono::duration_cast<std::chrono::milliseconds>(
                                   config.retention_interval),
-                                probe);
+                                store_metrics);
     reader = spawn_store_reader(sys, std::move(readable));
-    router = spawn_router(sys, probe);
-    publisher = spawn_publisher(sys, writer, router, config.max_batch_events, probe);
+    router = spawn_router(sys, routing_metrics);
+    publisher = spawn_publisher(sys, writer, router, config.max_batch_events, store_metrics);
     auto initial_auth = make_auth_table(tokens, token_hash(admin_token));
     auth.store(std::make_shared<const auth_table>(initial_auth));
     webhook::client_options client_options;
@@ -191,7 +205,7 @@ struct node::impl {
     delivery.request_timeout = config.webhook_timeout;
     delivery.disable_after_us =
       std::chrono::duration_cast<std::chrono::microseconds>(config.webhook_disable_after).count();
-    delivery.probe = &probe;
+    delivery.probe = &webhook_metrics;
     delivery.owns = [this](const std::string& endpoint_id) { return owner_of(endpoint_id) == config.name; };
     if (auto leases = open_lease_table(where, config.delivery_lease)) {
       lease_keeper = spawn_lease_keeper(sys, std::move(leases));
@@ -223,7 +237,8 @@ struct node::impl {
     control.router = router;
     control.tokens = std::move(initial_auth);
     control.publish_auth = [this](auth_table_ptr table) { auth.store(std::move(table)); };
-    control.probe = &probe;
+    control.routing = &routing_metrics;
+    control.webhooks = &webhook_metrics;
     control.publisher = publisher;
     control.delivery_manager = caf::actor_cast<caf::actor>(delivery_manager);
     control.endpoint_records = std::move(endpoints);
@@ -273,7 +288,7 @@ struct node::impl {
     ms.heartbeat = config.cluster_heartbeat;
     ms.suspect_after = config.cluster_suspect_after;
     ms.dead_after = config.cluster_dead_after;
-    ms.probe = &probe;
+    ms.probe = &cluster_metrics;
     ms.publisher = publisher;
     ms.writer = writer;
     ms.controller = controller;
@@ -292,7 +307,7 @@ struct node::impl {
     link.open_store = [where = where] { return open_store(where, store_access::read_only); };
     link.router = router;
     link.heartbeat = config.cluster_heartbeat;
-    link.probe = &probe;
+    link.probe = &cluster_metrics;
     cluster_manager = cluster::spawn_manager(sys, std::move(ms));
 
     cluster::listener_setup ls;
@@ -303,7 +318,7 @@ struct node::impl {
     ls.publisher = publisher;
     ls.manager = cluster_manager;
     ls.cursors = std::move(peer_cursors);
-    ls.probe = &probe;
+    ls.probe = &cluster_metrics;
     cluster_listener = cluster::spawn_listener(sys, std::move(sockets), std::move(ls));
     caf::anon_send(cluster_manager, cluster::listener_atom::value, cluster_listener);
     caf::anon_send(router, watch_atom::value, caf::actor_cast<caf::actor>(cluster_manager));
@@ -327,7 +342,7 @@ struct node::impl {
                  [this] { return auth.load(); },
                  [server_slot] { return *server_slot ? (*server_slot)->open_connections() : 0; },
                  config.subscriber_queue_limit, config.sse_heartbeat, websocket_options(config),
-                 &probe, [this] { return sources.load(); }}));
+                 &http_metrics, &ingest_metrics, &store_metrics, &metrics, [this] { return sources.load(); }}));
     *server_slot = http_server.get();
     http_server->start();
   }
@@ -425,7 +440,7 @@ std::future<publish_result> node::publish(const std::string& topic, std::string 
   if (verdict.ok() && !draft.binary)
     verdict = normalize_json_data(draft.data);
   if (!verdict.ok()) {
-    impl_->probe.events_rejected.fetch_add(1, std::memory_order_relaxed);
+    impl_->store_metrics.events_rejected.fetch_add(1, std::memory_order_relaxed);
     throw error(public_code(verdict.code), verdict.message);
   }
   auto promise = std::make_shared<std::promise<publish_result>>();

@@ -11,7 +11,7 @@
 #include "actors/messages.hpp"
 #include "actors/store_reader.hpp"
 #include "actors/store_writer.hpp"
-#include "base/metrics.hpp"
+#include "actors/probes.hpp"
 #include "store/delivery_store.hpp"
 #include "store/store.hpp"
 #include "transports/http_server.hpp"
@@ -74,7 +74,7 @@ inline caf::actor_system_config& node_like(caf::actor_system_config& cfg) {
 // The real store writer and reader on a SQLite file in a temp dir.
 struct sqlite_actors {
   // The event store first: it creates the tables the delivery store uses.
-  sqlite_actors(caf::actor_system& sys, const std::filesystem::path& dir, metrics& probe) {
+  sqlite_actors(caf::actor_system& sys, const std::filesystem::path& dir, store_probe& probe) {
     auto events = open_sqlite_store(dir, store_access::read_write);
     auto deliveries = open_sqlite_delivery_store(dir);
     writer = spawn_store_writer(sys, std::move(events), std::move(deliveries), retention_policy{},

@@ -70,15 +70,17 @@ struct inbox {
 
 struct ControllerActor : ::testing::Test {
   test::actor_test_dir dir;
-  metrics probe;
+  store_probe stored;
+  routing_probe routing;
+  webhook_probe webhooks;
   latest<auth_table_ptr> auth;
   latest<source_table_ptr> sources;
   inbox first, second;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys = std::make_unique<caf::actor_system>(test::node_like(cfg));
-  test::sqlite_actors store{*sys, dir.path(), probe};
-  router_actor router = spawn_router(*sys, probe);
-  publisher_actor publisher = spawn_publisher(*sys, store.writer, router, 4096, probe);
+  test::sqlite_actors store{*sys, dir.path(), stored};
+  router_actor router = spawn_router(*sys, routing);
+  publisher_actor publisher = spawn_publisher(*sys, store.writer, router, 4096, stored);
   std::unique_ptr<caf::scoped_actor> manager = std::make_unique<caf::scoped_actor>(*sys);  // the delivery manager
   std::unique_ptr<caf::scoped_actor> self = std::make_unique<caf::scoped_actor>(*sys);
   controller_actor controller = start();
@@ -89,7 +91,8 @@ struct ControllerActor : ::testing::Test {
     setup.router = router;
     setup.tokens = make_auth_table({}, token_hash("admin-token"));
     setup.publish_auth = [this](auth_table_ptr t) { auth.set(std::move(t)); };
-    setup.probe = &probe;
+    setup.routing = &routing;
+    setup.webhooks = &webhooks;
     setup.publisher = publisher;
     setup.delivery_manager = caf::actor{*manager};
     setup.publish_sources = [this](source_table_ptr t) { sources.set(std::move(t)); };
@@ -227,13 +230,13 @@ TEST_F(ControllerActor, ASubscriptionDeliversUntilItIsEnded) {
   auto a = ask<subscriber_id>(subscribe_atom::value, std::string("orders.>"), first.target(), uint64_t{1000});
   auto b = ask<subscriber_id>(subscribe_atom::value, std::string("orders.>"), second.target(), uint64_t{1000});
   EXPECT_NE(a, b);
-  EXPECT_EQ(probe.subscribers.load(), 2);
+  EXPECT_EQ(routing.subscribers.load(), 2);
   publish("orders.one");
   publish("payments.x");
   ASSERT_TRUE(first.wait([&] { return !first.topics.empty(); }));
   caf::anon_send(controller, unsub_atom::value, a);
   ask<std::vector<endpoint_config>>(ep_list_atom::value);  // the unsubscribe was handled
-  EXPECT_EQ(probe.subscribers.load(), 1);
+  EXPECT_EQ(routing.subscribers.load(), 1);
   publish("orders.two");
   ASSERT_TRUE(second.wait([&] { return second.topics.size() == 2; }));
   EXPECT_EQ(second.topics, (std::vector<std::string>{"orders.one", "orders.two"}));
@@ -250,10 +253,10 @@ TEST_F(ControllerActor, ASubscriptionDroppedForOverflowIsToldWhyAndForgotten) {
   // The subscriber ended; the controller hears of it (down message) and
   // forgets it. Asked until it has, within the deadline.
   auto deadline = std::chrono::steady_clock::now() + reply_timeout;
-  for (int round = 0; round < 100000 && probe.subscribers.load() != 0 && std::chrono::steady_clock::now() < deadline;
+  for (int round = 0; round < 100000 && routing.subscribers.load() != 0 && std::chrono::steady_clock::now() < deadline;
        ++round)
     ask<std::vector<endpoint_config>>(ep_list_atom::value);
-  EXPECT_EQ(probe.subscribers.load(), 0);
+  EXPECT_EQ(routing.subscribers.load(), 0);
   std::lock_guard lock{first.mutex};
   EXPECT_TRUE(first.topics.empty());
 }

@@ -29,10 +29,11 @@ constexpr int64_t t0 = int64_t{1900000000} * second_us;  // where the test clock
 
 struct DeliveryActor : ::testing::Test {
   test::actor_test_dir dir;
-  metrics probe;
+  store_probe stored;
+  webhook_probe probe;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys = std::make_unique<caf::actor_system>(test::node_like(cfg));
-  test::sqlite_actors store{*sys, dir.path(), probe};
+  test::sqlite_actors store{*sys, dir.path(), stored};
   std::unique_ptr<caf::scoped_actor> manager = std::make_unique<caf::scoped_actor>(*sys);  // hears disables
   std::unique_ptr<caf::scoped_actor> self = std::make_unique<caf::scoped_actor>(*sys);
   std::shared_ptr<test::manual_clock> clock = std::make_shared<test::manual_clock>(t0);
@@ -159,7 +160,7 @@ TEST_F(DeliveryActor, RetriesAFailedAttemptWhenTheScheduleSaysWithTheSameSignedE
   // Just before it is due nothing is sent.
   clock->advance_to(*due - 1);
   tick();
-  EXPECT_EQ(probe.webhook_attempts.load(), 1u);
+  EXPECT_EQ(probe.attempts.load(), 1u);
 
   clock->advance_to(*due);
   ASSERT_TRUE(receiver->wait_for(2)) << "the retry goes out when due";
@@ -173,7 +174,7 @@ TEST_F(DeliveryActor, RetriesAFailedAttemptWhenTheScheduleSaysWithTheSameSignedE
   EXPECT_EQ(delivered->event_id, sent.id);
   EXPECT_FALSE(clock->pending_timer()) << "nothing is left to retry";
   EXPECT_EQ(receiver->received().size(), 2u) << "the unmatched event was never sent";
-  EXPECT_EQ(probe.webhook_delivered.load(), 1u);
+  EXPECT_EQ(probe.delivered.load(), 1u);
 }
 
 TEST_F(DeliveryActor, RetryAfterDecidesWhenTheNextAttemptGoes) {
@@ -184,7 +185,7 @@ TEST_F(DeliveryActor, RetryAfterDecidesWhenTheNextAttemptGoes) {
   EXPECT_EQ(*due, t0 + 120 * second_us) << "Retry-After: 120 replaces the schedule's 5 s";
   clock->advance_to(t0 + 100 * second_us);
   tick();
-  EXPECT_EQ(probe.webhook_attempts.load(), 1u) << "no request before Retry-After passed";
+  EXPECT_EQ(probe.attempts.load(), 1u) << "no request before Retry-After passed";
   clock->advance_to(*due);
   ASSERT_TRUE(receiver->wait_for(2));
   expect_signed_delivery(receiver->received()[1], *due);
@@ -202,7 +203,7 @@ TEST_F(DeliveryActor, FailsTheEventForGoodAfterTheLastAttempt) {
   EXPECT_EQ(failed->attempts, 2u);
   EXPECT_EQ(failed->last_status, 500);
   EXPECT_FALSE(clock->pending_timer()) << "no third attempt is scheduled";
-  EXPECT_EQ(probe.webhook_failed_events.load(), 1u);
+  EXPECT_EQ(probe.failed_events.load(), 1u);
   EXPECT_EQ(receiver->received().size(), 2u);
 }
 
@@ -219,7 +220,7 @@ TEST_F(DeliveryActor, GoneAsksForTheEndpointToBeDisabledAndStopsRetrying) {
   EXPECT_NE(reason.find("410"), std::string::npos) << reason;
   tick();
   EXPECT_FALSE(clock->pending_timer()) << "a disabled endpoint gets no retry";
-  EXPECT_EQ(probe.webhook_attempts.load(), 1u);
+  EXPECT_EQ(probe.attempts.load(), 1u);
 }
 
 } // namespace

@@ -48,11 +48,12 @@ struct answers {
 
 struct PublisherActor : ::testing::Test {
   test::actor_test_dir dir;
-  metrics probe;
+  store_probe probe;
+  routing_probe routing;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys = std::make_unique<caf::actor_system>(test::node_like(cfg));
   test::sqlite_actors store{*sys, dir.path(), probe};
-  router_actor router = spawn_router(*sys, probe);
+  router_actor router = spawn_router(*sys, routing);
   publisher_actor publisher = spawn_publisher(*sys, store.writer, router, 4096, probe);
   std::unique_ptr<caf::scoped_actor> routed = subscribed();  // sees every routed event
   std::unique_ptr<caf::scoped_actor> self = std::make_unique<caf::scoped_actor>(*sys);

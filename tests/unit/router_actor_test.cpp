@@ -22,7 +22,7 @@ using test::reply_timeout;
 constexpr subscriber_id fence_offset = 1000;  // each subscriber's fence subscription: id + this
 
 struct RouterActor : ::testing::Test {
-  metrics probe;
+  routing_probe probe;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys = std::make_unique<caf::actor_system>(test::node_like(cfg));
   router_actor router = spawn_router(*sys, probe);

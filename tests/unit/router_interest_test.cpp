@@ -39,7 +39,7 @@ void read_until(caf::scoped_actor& watcher, interest_log& log, std::size_t want)
 TEST(RouterInterest, ABurstOfDistinctPatternsIsAnnouncedAFewTimesNotOncePerPattern) {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
-  metrics probe;
+  routing_probe probe;
   auto router = spawn_router(sys, probe);
   caf::scoped_actor watcher{sys};
   caf::scoped_actor subscriber{sys};  // gets no events here; the router needs a handle
