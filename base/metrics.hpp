@@ -1,7 +1,8 @@
 // The node's probe: counters and gauges that actors and the HTTP edge bump,
 // rendered as Prometheus text at GET /metrics. Plain relaxed atomics: a
 // counter increment must cost next to nothing on the hot path, and nothing
-// here is read to make a decision but store_up (/healthz answers by it).
+// here is read to make a decision but store_up and appends_failing (/healthz
+// answers by them).
 #pragma once
 
 #include <array>
@@ -90,6 +91,12 @@ struct metrics {
   std::atomic<int64_t> store_up{1};
   counter store_errors{0};           // store operations that failed
   std::atomic<std::shared_ptr<const std::string>> store_problem;
+  // 1 while the last append of events failed (e.g. the disk is full), 0
+  // again after one succeeds: a store that still answers reads (and pings)
+  // but cannot take events is not healthy. /healthz answers 503 with
+  // `append_problem` while it is 1.
+  std::atomic<int64_t> appends_failing{0};
+  std::atomic<std::shared_ptr<const std::string>> append_problem;
 
   // Prometheus exposition text; `extra` is appended verbatim (gauges read
   // at scrape time, e.g. store and connection figures).
