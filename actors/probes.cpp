@@ -24,6 +24,8 @@ std::vector<metric_family> store_probe::scraped(const store_stats* stats) const 
   std::vector<metric_family> out{
     one("store_up", "1 while the store answers; 0 from a failed store operation until one succeeds.",
         metric_type::gauge_type, up ? 1 : 0),
+    one("store_appends_failing", "1 while the last append of events failed (e.g. disk full); 0 after one succeeds.",
+        metric_type::gauge_type, appends_failing.load(std::memory_order_relaxed) == 1 ? 1 : 0),
     one("store_errors_total", "Store operations that failed.", metric_type::counter_type,
         store_errors.load(std::memory_order_relaxed))};
   if (stats) {

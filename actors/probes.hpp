@@ -33,6 +33,12 @@ struct store_probe {
   gauge store_up{1};
   counter store_errors{0};           // store operations that failed
   std::atomic<std::shared_ptr<const std::string>> store_problem;
+  // 1 while the last append of events failed (e.g. the disk is full), 0
+  // again after one succeeds: a store that still answers reads (and pings)
+  // but cannot take events is not healthy. /healthz answers 503 with
+  // `append_problem` while it is 1.
+  gauge appends_failing{0};
+  std::atomic<std::shared_ptr<const std::string>> append_problem;
 
   void register_in(metrics_registry& registry) const;
   // At scrape time, with the figures the store writer answered (null when

@@ -72,8 +72,12 @@ store_writer_actor::behavior_type writer(writer_pointer self, std::shared_ptr<st
       try {
         out.outcomes = st.db->append(events);
         store_answered(*st.probe);
+        if (st.probe->appends_failing.exchange(0) == 1)
+          log_line() << "evmesh: store appends succeed again";
       } catch (const std::exception& e) {
         out.error = e.what();
+        st.probe->append_problem.store(std::make_shared<const std::string>(e.what()));
+        st.probe->appends_failing.store(1);
         store_failed(*st.probe, "store append", e);
       }
       auto took = std::chrono::duration_cast<std::chrono::microseconds>(

@@ -86,6 +86,10 @@ void add_node_options(option_parser& parser, node_config& cfg) {
               [&](const std::string& v) { cfg.join = split_list(v); }});
   parser.add({"cluster-key", "SECRET", "shared cluster secret: links use CURVE and refuse peers without it",
               [&](const std::string& v) { cfg.cluster_key = v; }});
+  parser.add({"insecure-cluster", "",
+              "allow a cluster port off loopback without --cluster-key (plain TCP: anyone who reaches it is a "
+              "member); logged as a warning",
+              [&](const std::string&) { cfg.insecure_cluster = true; }});
   parser.add({"heartbeat", "MS", "cluster ping interval in ms (default 500); suspect after 4, dead after 12 missed",
               [&](const std::string& v) {
                 auto ms = parse_count("heartbeat", v);

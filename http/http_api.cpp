@@ -182,12 +182,14 @@ private:
 
   // --- endpoints ----------------------------------------------------------
 
-  // 200 while the store answers; 503 with the reason while it does not.
-  // Healthy, it answers at once (the HTTP edge with no work behind it, the
-  // benchmarks' baseline); after a store failure it asks the writer, which
-  // checks the store again first, so recovery shows without a publish.
+  // 200 while the store answers and takes appends; 503 with the reason
+  // while it does not. Healthy, it answers at once (the HTTP edge with no
+  // work behind it, the benchmarks' baseline); after a store failure it asks
+  // the writer, which checks the store again first, so recovery shows
+  // without a publish. Failing appends (a full disk: reads and pings still
+  // work) stay unhealthy until an append succeeds.
   void healthz(call& c) {
-    if (ctx_.stored->store_up.load() == 1)
+    if (ctx_.stored->store_up.load() == 1 && ctx_.stored->appends_failing.load() == 0)
       return answer_health(c, true);
     auto self = shared_from_this();
     auto shared = std::make_shared<call>(std::move(c));
@@ -200,13 +202,16 @@ private:
 
   void answer_health(call& c, bool writer_answered) {
     json body{{"node", ctx_.node_name}, {"store", ctx_.store}};
-    bool up = writer_answered && ctx_.stored->store_up.load() == 1;
+    bool appends_failing = ctx_.stored->appends_failing.load() == 1;
+    bool up = writer_answered && ctx_.stored->store_up.load() == 1 && !appends_failing;
     body["status"] = up ? "ok" : "unavailable";
     if (!up) {
       auto problem = ctx_.stored->store_problem.load();
+      auto append_problem = ctx_.stored->append_problem.load();
       body["reason"] = !writer_answered ? "the store writer did not answer"
-                       : problem        ? *problem
-                                        : "the store is unavailable";
+                       : ctx_.stored->store_up.load() == 0
+                         ? (problem ? *problem : "the store is unavailable")
+                         : "appending events fails: " + (append_problem ? *append_problem : std::string("unknown error"));
     }
     auto res = json_response(c.req, up ? status::ok : status::service_unavailable, body.dump());
     if (!up)

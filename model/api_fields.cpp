@@ -77,7 +77,7 @@ std::string refuse_literal_host(const std::string& url, bool allow_private) {
   if (!error.empty())
     target = parse_url_target(url, url_family::websocket, error);
   auto address = literal_address(target.host);
-  return address ? refuse_target_address(*address, allow_private) : std::string{};
+  return address ? refuse_target_address(*address, allow_private) : refuse_target_name(target.host, allow_private);
 }
 
 } // namespace evmesh

@@ -29,8 +29,9 @@ std::string unknown_field(const nlohmann::json& body, const std::vector<std::str
 std::string read_description(const nlohmann::json& v, std::string& out);
 
 // Refuses a webhook or bridge URL (http(s)://, ws(s)://, read by
-// base/url_target) whose host is an IP literal that the SSRF
-// guard would refuse; names are checked when connecting.
+// base/url_target) whose host is an IP literal that the SSRF guard would
+// refuse, or a special-use name (localhost, *.internal, ...; trailing dot
+// or not); other names are checked when connecting.
 std::string refuse_literal_host(const std::string& url, bool allow_private);
 
 } // namespace evmesh

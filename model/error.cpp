@@ -15,6 +15,7 @@ const char* to_string(errc code) {
     case errc::too_large: return "too_large";
     case errc::malformed: return "malformed";
     case errc::unavailable: return "unavailable";
+    case errc::insecure_config: return "insecure_config";
   }
   return "unknown";
 }

@@ -26,6 +26,7 @@
 #include "transports/ws_client_connection.hpp"
 #include "base/host_port.hpp"
 #include "base/log_line.hpp"
+#include "base/ssrf_guard.hpp"
 
 #include <evmesh/topic.hpp>
 
@@ -101,6 +102,41 @@ ws::options websocket_options(const node_config& config) {
   return options;
 }
 
+// Whether a cluster bind host reaches only this machine: a loopback address
+// (127/8, ::1, or an IPv6 form of 127/8) or the name "localhost". Anything
+// else — a wildcard (0.0.0.0, ::, *), an interface address or name, any
+// other host name — may be reachable from outside.
+bool loopback_bind_host(std::string host) {
+  if (!host.empty() && host.back() == '.')
+    host.pop_back();
+  std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (host == "localhost")
+    return true;
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(host, ec);
+  return !ec && classify_address(address) == address_class::loopback;
+}
+
+// The safe default of the cluster port: plain TCP links make anyone who can
+// reach the port a member (able to write registry records, tokens
+// included), so without --cluster-key the port stays on loopback unless the
+// operator says --insecure-cluster, which is logged.
+void check_cluster_exposure(const node_config& config) {
+  if (!config.cluster || !config.cluster_key.empty())
+    return;
+  auto host = split_host_port(*config.cluster).first;
+  if (loopback_bind_host(host))
+    return;
+  if (!config.insecure_cluster)
+    throw error(errc::insecure_config,
+                "refusing to start: the cluster port " + *config.cluster +
+                  " is not on loopback and no --cluster-key is set, so anyone who reaches it would be a cluster "
+                  "member; set --cluster-key SECRET on every node (or --insecure-cluster to run without one)");
+  log_line() << "evmesh: warning: --insecure-cluster: the cluster port " << *config.cluster
+             << " is not on loopback and has no --cluster-key; anyone who reaches it is a cluster member "
+                "and can write registry records (tokens included)";
+}
+
 } // namespace
 
 struct node::impl {
@@ -150,6 +186,7 @@ struct node::impl {
       config.name = host_name();
     if (config.http)
       split_host_port(*config.http);  // refuse a bad address before starting anything
+    check_cluster_exposure(config);   // before anything is created or bound
     admin_token = resolve_admin_token(config.data_dir, config.admin_token);
 
     retention_policy retention{

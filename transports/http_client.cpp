@@ -7,6 +7,7 @@
 
 #include "base/url_target.hpp"
 
+#include <limits>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -114,7 +115,7 @@ beast::error_code client::impl::exchange(request& req, response& res, bool& got_
   if (ec) return ec;
 
   beast_http::response_parser<beast_http::string_body> parser;
-  parser.body_limit(boost::none);  // the servers we talk to are our own
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // our own servers; not boost::none (see webhook_client.cpp)
   parser.skip(req.method() == beast_http::verb::head);
   stream.expires_after(timeout);
   beast_http::async_read(stream, buffer, parser, [&](const beast::error_code& e, std::size_t) { ec = e; });

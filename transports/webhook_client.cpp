@@ -5,6 +5,7 @@
 #include "transports/webhook_client.hpp"
 
 #include "transports/outbound_connect.hpp"
+#include "base/ssrf_guard.hpp"
 #include "base/url_target.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -16,6 +17,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include <atomic>
+#include <limits>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -31,6 +33,21 @@ namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
 using clock = std::chrono::steady_clock;
 
+const char* to_string(post_failure f) {
+  switch (f) {
+    case post_failure::none: return "none";
+    case post_failure::invalid_url: return "invalid_url";
+    case post_failure::refused: return "refused";
+    case post_failure::resolve: return "resolve";
+    case post_failure::connect: return "connect";
+    case post_failure::tls: return "tls";
+    case post_failure::timeout: return "timeout";
+    case post_failure::transport: return "transport";
+    case post_failure::stopping: return "stopping";
+  }
+  return "unknown";
+}
+
 namespace {
 
 // Idle connections are kept per scheme, host and port.
@@ -38,9 +55,18 @@ std::string connection_key(const url_target& t) {
   return (t.tls ? "https://" : "http://") + t.host + ":" + t.port;
 }
 
-// A response body that keeps the first kept_response_bytes and drops the rest.
+// A response body that keeps the first kept_response_bytes and drops the
+// rest, and that ends the read with a timeout once the attempt's deadline
+// has passed. The socket timer alone does not: while bytes keep arriving
+// each read completes before the expired timer's handler runs, so a
+// receiver streaming an endless body would hold the attempt (and a core)
+// for as long as it liked.
 struct capped_body {
-  using value_type = std::string;
+  struct value_type {
+    std::string text;
+    clock::time_point deadline = clock::time_point::max();
+    bool deadline_hit = false;  // the read ended here, at the deadline
+  };
   class reader {
   public:
     template <bool is_request, class Fields>
@@ -48,11 +74,16 @@ struct capped_body {
     void init(const boost::optional<std::uint64_t>&, beast::error_code& ec) { ec = {}; }
     template <class Buffers>
     std::size_t put(const Buffers& buffers, beast::error_code& ec) {
+      if (clock::now() >= body_.deadline) {
+        body_.deadline_hit = true;
+        ec = beast::error::timeout;
+        return 0;
+      }
       ec = {};
       std::size_t n = 0;
       for (auto b : beast::buffers_range_ref(buffers)) {
-        auto room = kept_response_bytes - std::min(kept_response_bytes, body_.size());
-        body_.append(static_cast<const char*>(b.data()), std::min(room, b.size()));
+        auto room = kept_response_bytes - std::min(kept_response_bytes, body_.text.size());
+        body_.text.append(static_cast<const char*>(b.data()), std::min(room, b.size()));
         n += b.size();
       }
       return n;
@@ -145,7 +176,7 @@ public:
     std::string error;
     target_ = parse_url_target(request_.url, url_family::http, error);
     if (!error.empty())
-      return finish_error(error);
+      return finish_error(post_failure::invalid_url, error);
     build_request();
     if (auto c = pool_->take_idle(connection_key(target_))) {
       conn_ = std::move(c);
@@ -170,6 +201,10 @@ private:
   }
 
   void resolve() {
+    if (auto why = refuse_target_name(target_.host, pool_->options.allow_private_targets); !why.empty()) {
+      result_.refused = true;
+      return finish_error(post_failure::refused, why);
+    }
     auto self = shared_from_this();
     resolver_.async_resolve(target_.host, target_.port,
                             [self](const beast::error_code& ec, tcp::resolver::results_type results) {
@@ -179,19 +214,19 @@ private:
 
   void on_resolve(const beast::error_code& ec, tcp::resolver::results_type results) {
     if (ec)
-      return finish_error("cannot resolve " + target_.host + ": " + ec.message());
+      return finish_error(post_failure::resolve, "cannot resolve " + target_.host + ": " + ec.message());
     std::string refusal;
     auto checked = allowed_endpoints(results, pool_->options.allow_private_targets, refusal);
     if (checked.empty()) {
       result_.refused = true;
-      return finish_error(refusal.empty() ? "no address for " + target_.host : refusal);
+      return finish_error(post_failure::refused, refusal.empty() ? "no address for " + target_.host : refusal);
     }
     conn_ = std::make_shared<connection>();
     conn_->key = connection_key(target_);
     if (target_.tls) {
       conn_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(pool_->ioc, pool_->tls_context);
       if (!expect_tls_host(*conn_->tls, target_.host))
-        return finish_error("cannot set TLS SNI for " + target_.host);
+        return finish_error(post_failure::tls, "cannot set TLS SNI for " + target_.host);
     } else {
       conn_->plain = std::make_unique<beast::tcp_stream>(pool_->ioc);
     }
@@ -203,15 +238,22 @@ private:
   }
 
   void on_connect(const beast::error_code& ec) {
-    if (ec)
-      return finish_error("cannot connect to " + target_.host_header() + ": " + describe(ec));
+    if (ec) {
+      if (deadline_passed(ec))
+        return finish_timeout();
+      return finish_error(post_failure::connect, "cannot connect to " + target_.host_header() + ": " + ec.message());
+    }
     pool_->opened.fetch_add(1, std::memory_order_relaxed);
     if (!conn_->tls)
       return send();
     auto self = shared_from_this();
     conn_->tls->async_handshake(ssl::stream_base::client, [self](const beast::error_code& e) {
-      if (e)
-        return self->finish_error("TLS handshake with " + self->target_.host_header() + " failed: " + self->describe(e));
+      if (e) {
+        if (self->deadline_passed(e))
+          return self->finish_timeout();
+        return self->finish_error(post_failure::tls,
+                                  "TLS handshake with " + self->target_.host_header() + " failed: " + e.message());
+      }
       self->send();
     });
   }
@@ -230,7 +272,14 @@ private:
 
   void read() {
     parser_.emplace();
-    parser_->body_limit(boost::none);  // the body past 4 KiB is dropped as it is read
+    // The body past 4 KiB is dropped as it is read, so any length may come.
+    // Not body_limit(boost::none): this Beast compares `len_ > body_limit_`
+    // as optionals, where none is below every length, and fails a response
+    // with a Content-Length as "body limit exceeded" whenever its head is
+    // parsed on that path (the flaky status 0 of the reverted first try).
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    parser_->get().body().deadline = deadline_;
+    conn_->lowest().expires_at(deadline_);
     auto self = shared_from_this();
     conn_->visit([&](auto& stream) {
       bhttp::async_read(stream, conn_->buffer, *parser_, [self](const beast::error_code& ec, std::size_t) {
@@ -249,13 +298,15 @@ private:
       parser_.reset();
       return resolve();
     }
-    finish_error(describe(ec));
+    if (deadline_passed(ec))
+      return finish_timeout();
+    finish_error(post_failure::transport, ec.message());
   }
 
   void on_response() {
     auto& res = parser_->get();
     result_.status = static_cast<int>(res.result_int());
-    result_.body = std::move(res.body());
+    result_.body = std::move(res.body().text);
     if (auto it = res.find(bhttp::field::retry_after); it != res.end())
       result_.retry_after = std::string(it->value());
     if (res.keep_alive() && !pool_->stopped)
@@ -263,14 +314,25 @@ private:
     finish();
   }
 
-  std::string describe(const beast::error_code& ec) const {
-    if (ec == beast::error::timeout || clock::now() >= deadline_)
-      return "timed out after " +
-             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started_).count()) + " ms";
-    return ec.message();
+  // Whether an error is the attempt's deadline: the socket timer's timeout,
+  // the body reader's, or any error once the deadline has passed (closing
+  // a timed-out socket can surface as another error). One rule for every
+  // step, so a deadline always ends as post_failure::timeout.
+  bool deadline_passed(const beast::error_code& ec) const {
+    bool body_deadline = parser_ && parser_->get().body().deadline_hit;
+    return body_deadline || ec == beast::error::timeout || clock::now() >= deadline_;
   }
 
-  void finish_error(std::string error) {
+  void finish_timeout() {
+    finish_error(post_failure::timeout,
+                 "timed out after " +
+                   std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started_).count()) +
+                   " ms (timeout " + std::to_string(request_.timeout.count()) + " ms)");
+  }
+
+  void finish_error(post_failure failure, std::string error) {
+    result_.failure = failure;
+    result_.status = 0;
     result_.error = std::move(error);
     conn_.reset();
     finish();
@@ -317,6 +379,7 @@ void client_pool::post(post_request request, std::function<void(post_result)> do
     }
   }
   post_result r;
+  r.failure = post_failure::stopping;
   r.error = "the node is stopping";
   done(std::move(r));
 }

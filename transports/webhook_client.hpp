@@ -7,7 +7,10 @@
 // - SSRF: a host is resolved once per new connection, every address is
 //   checked (base/ssrf_guard), and the socket connects only to the
 //   addresses that passed — never a second lookup that could answer otherwise.
-// - Timeouts: connect (TCP + TLS handshake) and total (the whole exchange).
+// - Timeouts: connect (TCP + TLS handshake) and total (the whole exchange,
+//   the response body included: a receiver that streams a body without end
+//   gets post_failure::timeout at the deadline, whatever the socket timer
+//   does while bytes keep arriving).
 // - Redirects are answers like any other (a 3xx is not a success); only the
 //   first 4 KiB of a response body is kept, the rest is read and dropped.
 // - The request body is shared (`shared_ptr<const string>`) and written from
@@ -41,8 +44,24 @@ struct post_request {
   std::chrono::milliseconds timeout{15000};  // total
 };
 
+// Why an exchange ended without an HTTP answer (post_result::failure).
+enum class post_failure {
+  none,         // an answer came (see status)
+  invalid_url,  // the URL cannot be parsed
+  refused,      // the SSRF guard refused the host or every address of it
+  resolve,      // the name did not resolve
+  connect,      // no TCP connection
+  tls,          // the TLS handshake failed
+  timeout,      // the attempt's timeout passed before the whole answer was read
+  transport,    // the connection failed mid-exchange (reset, closed, malformed answer)
+  stopping,     // the pool is stopping
+};
+
+const char* to_string(post_failure f);
+
 struct post_result {
   int status = 0;              // 0: no HTTP answer (see error)
+  post_failure failure = post_failure::none;
   std::string error;           // why there was no answer: refused target, connect, TLS, timeout
   bool refused = false;        // the SSRF guard refused every address of the host
   std::string body;            // the first kept_response_bytes of the body

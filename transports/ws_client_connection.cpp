@@ -6,6 +6,7 @@
 #include "transports/ws_client_connection.hpp"
 
 #include "transports/outbound_connect.hpp"
+#include "base/ssrf_guard.hpp"
 #include "base/url_target.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -113,6 +114,8 @@ private:
   auto& lowest() { return beast::get_lowest_layer(*ws_); }
 
   void resolve() {
+    if (auto why = refuse_target_name(target_.host, settings_.allow_private_targets); !why.empty())
+      return finish(why);
     resolver_.async_resolve(target_.host, target_.port,
                             [self = this->shared_from_this()](const beast::error_code& ec,
                                                               tcp::resolver::results_type results) {

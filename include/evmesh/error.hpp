@@ -17,6 +17,7 @@ enum class errc {
   too_large,        // over a configured size limit
   malformed,        // a frame or document that cannot be decoded
   unavailable,      // the node is stopping or its store failed
+  insecure_config,  // a configuration refused as unsafe (a cluster port off loopback without a key)
 };
 
 const char* to_string(errc code);

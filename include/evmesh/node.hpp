@@ -32,6 +32,11 @@ struct node_config {
   std::optional<std::string> cluster;                // "HOST:PORT" to link with peers (port 0 picks one)
   std::vector<std::string> join;                     // seed nodes' cluster addresses
   std::string cluster_key;                           // shared secret: CURVE on every link; empty: plain TCP
+  // Without a cluster_key the cluster listener must be on loopback (anyone
+  // who reaches a plain port is a member): a node whose `cluster` host is not
+  // a loopback address or "localhost" refuses to start (errc::insecure_config)
+  // unless this is set, and then logs a warning.
+  bool insecure_cluster = false;
   std::chrono::milliseconds cluster_heartbeat{500};  // ping interval on each link
   std::chrono::milliseconds cluster_suspect_after{2000};  // silent this long: suspect
   std::chrono::milliseconds cluster_dead_after{6000};     // silent this long: dead

@@ -70,7 +70,7 @@ struct inbox {
 
 struct ControllerActor : ::testing::Test {
   test::actor_test_dir dir;
-  store_probe stored;
+  store_probe store_counts;
   routing_probe routing;
   webhook_probe webhooks;
   latest<auth_table_ptr> auth;
@@ -78,9 +78,9 @@ struct ControllerActor : ::testing::Test {
   inbox first, second;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys = std::make_unique<caf::actor_system>(test::node_like(cfg));
-  test::sqlite_actors store{*sys, dir.path(), stored};
+  test::sqlite_actors store{*sys, dir.path(), store_counts};
   router_actor router = spawn_router(*sys, routing);
-  publisher_actor publisher = spawn_publisher(*sys, store.writer, router, 4096, stored);
+  publisher_actor publisher = spawn_publisher(*sys, store.writer, router, 4096, store_counts);
   std::unique_ptr<caf::scoped_actor> manager = std::make_unique<caf::scoped_actor>(*sys);  // the delivery manager
   std::unique_ptr<caf::scoped_actor> self = std::make_unique<caf::scoped_actor>(*sys);
   controller_actor controller = start();

@@ -17,6 +17,7 @@ TEST(error, code_names) {
   EXPECT_STREQ(to_string(errc::too_large), "too_large");
   EXPECT_STREQ(to_string(errc::malformed), "malformed");
   EXPECT_STREQ(to_string(errc::unavailable), "unavailable");
+  EXPECT_STREQ(to_string(errc::insecure_config), "insecure_config");
 }
 
 TEST(error, carries_code_and_message) {

@@ -9,7 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
+#include <thread>
 
 namespace evmesh {
 namespace {
@@ -112,6 +114,123 @@ TEST_F(WebhookClient, TotalTimeoutEndsTheRequest) {
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.error.find("timed out"), std::string::npos) << r.error;
   EXPECT_LT(r.duration, std::chrono::seconds{2});
+}
+
+// A receiver on a plain loopback socket that reads the whole request,
+// answers 200 with `head` and then streams body bytes without end, until
+// the client closes the connection (or 30 s, or the test ends).
+class endless_receiver {
+public:
+  explicit endless_receiver(std::string head)
+    : acceptor_(ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}), head_(std::move(head)) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~endless_receiver() {
+    stop_ = true;
+    if (!thread_.joinable())
+      return;
+    boost::asio::ip::tcp::socket poke(ioc_);  // unblocks accept() if the client never came
+    if (!accepted_) {
+      boost::system::error_code ec;
+      poke.connect(acceptor_.local_endpoint(), ec);
+    }
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/stream"; }
+  // Waits for the receiver to end; true when it ended because the client
+  // closed the connection.
+  bool client_closed() {
+    if (thread_.joinable())
+      thread_.join();
+    return client_gone_;
+  }
+  uint64_t bytes_sent() const { return sent_; }
+
+private:
+  void run() {
+    namespace net = boost::asio;
+    net::ip::tcp::socket socket(ioc_);
+    boost::system::error_code ec;
+    acceptor_.accept(socket, ec);
+    accepted_ = true;
+    if (ec || stop_)
+      return;
+    std::string request;
+    char buffer[4096];
+    for (int reads = 0; reads < 1000; ++reads) {  // the head, then Content-Length bytes of body
+      auto end = request.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        std::size_t length = 0;
+        auto at = request.find("Content-Length: ");
+        if (at == std::string::npos)
+          at = request.find("content-length: ");
+        if (at != std::string::npos)
+          length = std::stoul(request.substr(at + 16));
+        if (request.size() >= end + 4 + length)
+          break;
+      }
+      auto n = socket.read_some(net::buffer(buffer), ec);
+      if (ec)
+        return;
+      request.append(buffer, n);
+    }
+    net::write(socket, net::buffer(head_), ec);
+    const std::string chunk(16 * 1024, 'x');
+    const bool chunked = head_.find("chunked") != std::string::npos;
+    const std::string framed = chunked ? "4000\r\n" + chunk + "\r\n" : chunk;
+    const auto stop_at = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+    while (!ec && !stop_ && std::chrono::steady_clock::now() < stop_at) {
+      net::write(socket, net::buffer(framed), ec);
+      if (!ec)
+        sent_ += chunk.size();
+    }
+    client_gone_ = static_cast<bool>(ec);
+  }
+
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::string head_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> accepted_{false};
+  std::atomic<bool> client_gone_{false};
+  std::atomic<uint64_t> sent_{0};
+};
+
+// The attempt timeout covers the whole response: a receiver that answers
+// 200 and then streams an endless body ends as a timeout (status 0, not a
+// success) at the timeout, and the client closes the connection rather
+// than read on. The error is printed on every failed check; the failure
+// kind is the enum, so the check does not hang on the wording.
+void expect_endless_body_times_out(const std::string& head) {
+  endless_receiver receiver(head);
+  webhook::client_pool pool(private_allowed());
+  const std::chrono::milliseconds timeout{300};
+  std::promise<webhook::post_result> done;
+  auto future = done.get_future();
+  pool.post({receiver.url(), std::make_shared<const std::string>("{}"), {}, timeout},
+            [&done](webhook::post_result r) { done.set_value(std::move(r)); });
+  ASSERT_EQ(future.wait_for(std::chrono::seconds{20}), std::future_status::ready)
+    << "the attempt is still reading the endless body";
+  auto r = future.get();
+  auto said = "failure " + std::string(to_string(r.failure)) + ", status " + std::to_string(r.status) + ", error \"" +
+              r.error + "\", after " + std::to_string(r.duration.count() / 1000) + " ms";
+  EXPECT_EQ(r.failure, webhook::post_failure::timeout) << said;
+  EXPECT_EQ(r.status, 0) << "an unfinished response is not a success: " << said;
+  EXPECT_NE(r.error.find("timed out"), std::string::npos) << said;
+  EXPECT_GE(r.duration, timeout) << "ended before the deadline: " << said;
+  EXPECT_LT(r.duration, std::chrono::seconds{3}) << said;
+  EXPECT_TRUE(r.body.empty()) << "nothing of an unfinished answer is kept";
+  EXPECT_TRUE(receiver.client_closed()) << "the client read on instead of closing; " << said;
+  EXPECT_GT(receiver.bytes_sent(), 0u) << said;
+}
+
+TEST(WebhookClientDeadline, AnEndlessContentLengthBodyEndsAtTheAttemptTimeout) {
+  expect_endless_body_times_out("HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n");
+}
+
+TEST(WebhookClientDeadline, AnEndlessChunkedBodyEndsAtTheAttemptTimeout) {
+  expect_endless_body_times_out("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
 }
 
 TEST_F(WebhookClient, LoopbackIsRefusedBeforeConnecting) {
